@@ -1,0 +1,157 @@
+#include "io/image.h"
+
+#include <zlib.h>
+
+#include <cstring>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_NO_STDIO
+#define STBI_MAX_DIMENSIONS 16384
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+#pragma GCC diagnostic pop
+
+namespace couture {
+
+Image make_image(int width, int height, int channels, uint8_t fill) {
+  COUTURE_CHECK(width > 0 && height > 0 && (channels == 1 || channels == 3), "bad image size ", width, "x", height,
+                "x", channels);
+  Image img{width, height, channels, {}};
+  img.pixels.assign(size_t(width) * height * channels, fill);
+  return img;
+}
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels) {
+  COUTURE_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
+  COUTURE_CHECK_INPUT(size > 0 && size < size_t(INT32_MAX), "'", source, "': empty or oversized image file");
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(data, int(size), &w, &h, &c))
+    throw InputError("'" + source + "': not a readable PNG or JPEG image (" + stbi_failure_reason() + ")");
+  COUTURE_CHECK_INPUT(w > 0 && h > 0 && w <= kMaxImageSide && h <= kMaxImageSide &&
+                          int64_t(w) * h <= kMaxImagePixels,
+                      "'", source, "': image of ", w, "x", h, " pixels exceeds the limit (", kMaxImageSide,
+                      " a side, 100 megapixels)");
+  uint8_t* pixels = stbi_load_from_memory(data, int(size), &w, &h, &c, channels);
+  if (!pixels) throw InputError("'" + source + "': corrupt or truncated image (" + stbi_failure_reason() + ")");
+  Image img{w, h, channels, std::vector<uint8_t>(pixels, pixels + size_t(w) * h * channels)};
+  stbi_image_free(pixels);
+  return img;
+}
+
+Image read_image(const std::filesystem::path& path, int channels) {
+  std::string bytes = read_file(path);
+  return decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path.string(), channels);
+}
+
+namespace {
+
+void put_u32(std::string& out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(char((v >> (8 * i)) & 0xFF));
+}
+
+uint32_t get_u32(const unsigned char* p) { return (uint32_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; }
+
+std::string chunk(const std::string& type, const std::string& body) {
+  std::string out;
+  put_u32(out, uint32_t(body.size()));
+  std::string typed = type + body;
+  out += typed;
+  put_u32(out, uint32_t(crc32(0, reinterpret_cast<const Bytef*>(typed.data()), uInt(typed.size()))));
+  return out;
+}
+
+}  // namespace
+
+std::string encode_png(const Image& image, const std::string& parameters) {
+  COUTURE_CHECK(image.width > 0 && image.height > 0 &&
+                    image.pixels.size() == size_t(image.width) * image.height * image.channels,
+                "encode_png: image buffer does not match its size");
+  std::string png;
+  stbi_write_png_to_func(
+      [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size); },
+      &png, image.width, image.height, image.channels, image.pixels.data(), image.width * image.channels);
+  COUTURE_CHECK(png.size() > 33, "encode_png: encoder failed");
+  if (parameters.empty()) return png;
+  // iTXt: keyword, NUL, compression flag 0, method 0, empty language tag NUL, empty translated keyword NUL, text.
+  std::string body = std::string("parameters") + '\0' + '\0' + '\0' + '\0' + '\0' + parameters;
+  const size_t after_ihdr = 8 + 12 + 13;  // signature, IHDR chunk
+  return png.substr(0, after_ihdr) + chunk("iTXt", body) + png.substr(after_ihdr);
+}
+
+void write_png(const std::filesystem::path& path, const Image& image, const std::string& parameters) {
+  write_file_atomic(path, encode_png(image, parameters));
+}
+
+std::optional<std::string> png_text(const std::string& png, const std::string& key) {
+  const auto* p = reinterpret_cast<const unsigned char*>(png.data());
+  static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (png.size() < 8 || std::memcmp(p, sig, 8) != 0) return std::nullopt;
+  size_t pos = 8;
+  while (pos + 12 <= png.size()) {
+    uint32_t len = get_u32(p + pos);
+    if (len > png.size() - pos - 12) return std::nullopt;
+    std::string type = png.substr(pos + 4, 4);
+    std::string body = png.substr(pos + 8, len);
+    if (type == "tEXt" || type == "iTXt") {
+      size_t nul = body.find('\0');
+      if (nul != std::string::npos && body.substr(0, nul) == key) {
+        if (type == "tEXt") return body.substr(nul + 1);
+        // compression flag and method, then language and translated keyword, each NUL-terminated
+        if (nul + 3 > body.size() || body[nul + 1] != 0) return std::nullopt;
+        size_t lang_end = body.find('\0', nul + 3);
+        if (lang_end == std::string::npos) return std::nullopt;
+        size_t tr_end = body.find('\0', lang_end + 1);
+        if (tr_end == std::string::npos) return std::nullopt;
+        return body.substr(tr_end + 1);
+      }
+    }
+    if (type == "IEND") break;
+    pos += 12 + size_t(len);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> read_png_text(const std::filesystem::path& path, const std::string& key) {
+  return png_text(read_file(path), key);
+}
+
+Image resize_image(const Image& image, int width, int height) {
+  Image out = make_image(width, height, image.channels);
+  int ok = stbir_resize_uint8_srgb(image.pixels.data(), image.width, image.height, 0, out.pixels.data(), width, height,
+                                   0, image.channels, STBIR_ALPHA_CHANNEL_NONE, 0);
+  COUTURE_CHECK(ok, "resize_image: resampling ", image.width, "x", image.height, " to ", width, "x", height, " failed");
+  return out;
+}
+
+Image tile_images(const std::vector<Image>& images, int cols, int gap, uint8_t background) {
+  COUTURE_CHECK(!images.empty() && cols > 0, "tile_images: nothing to tile");
+  const Image& first = images.front();
+  int rows = int((images.size() + cols - 1) / cols);
+  int n_cols = std::min<int>(cols, int(images.size()));
+  Image grid = make_image(n_cols * first.width + (n_cols + 1) * gap, rows * first.height + (rows + 1) * gap,
+                          first.channels, background);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Image& img = images[i];
+    COUTURE_CHECK(img.width == first.width && img.height == first.height && img.channels == first.channels,
+                  "tile_images: image ", i, " differs in size");
+    int x0 = gap + int(i % cols) * (first.width + gap), y0 = gap + int(i / cols) * (first.height + gap);
+    for (int y = 0; y < img.height; ++y)
+      std::memcpy(grid.at(x0, y0 + y), img.at(0, y), size_t(img.width) * img.channels);
+  }
+  return grid;
+}
+
+}  // namespace couture

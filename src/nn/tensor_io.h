@@ -1,0 +1,41 @@
+// The bridge between safetensors records and LibTorch: zero-copy tensors that keep the mapping alive, state dicts
+// written as safetensors, and loading a module by name with a full key-set and shape check.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/safetensors.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace couture {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// A CPU tensor over the file's bytes (copy-on-write mapping; copied only when misaligned).
+at::Tensor to_tensor(const SafetensorsFile& file, const TensorView& view);
+at::Tensor load_tensor(const SafetensorsFile& file, const std::string& name);  // InputError naming it if absent
+
+// Views of contiguous CPU tensors, valid while `tensors` lives. Non-contiguous or non-CPU tensors are refused.
+std::vector<TensorView> views_of(const NamedTensors& tensors);
+// Contiguous CPU copies in declaration order, suitable for views_of.
+NamedTensors cpu_contiguous(const NamedTensors& tensors);
+
+void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors,
+                  const std::map<std::string, std::string>& metadata = {});
+
+// Parameters and buffers by their PyTorch names.
+NamedTensors state_dict(const torch::nn::Module& module);
+
+// Copies every parameter and buffer of `module` from `file`, by name. Refuses missing keys, unexpected keys and
+// shape mismatches with a message naming `what`, the file and the tensor. Dtypes are converted.
+void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file, const std::string& what);
+
+}  // namespace couture
