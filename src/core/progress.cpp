@@ -68,18 +68,18 @@ void Progress::draw(bool final_line) {
     if (tty_) {
       const int width = 28;
       int filled = static_cast<int>(frac * width);
-      line += "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
+      line.append(1, '[').append(size_t(filled), '#').append(size_t(width - filled), '.').append("] ");
     }
     char buf[96];
     double eta = rate > 0 ? double(total_ - done_) / rate : NAN;
     std::snprintf(buf, sizeof buf, "%3.0f%% %lld/%lld", frac * 100, (long long)done_, (long long)total_);
     line += buf;
-    line += " " + std::string(rate_text) + " elapsed " + format_duration(elapsed);
-    if (!final_line) line += " eta " + format_duration(eta);
+    line.append(" ").append(rate_text).append(" elapsed ").append(format_duration(elapsed));
+    if (!final_line) line.append(" eta ").append(format_duration(eta));
   } else {
-    line += std::to_string(done_) + " " + rate_text + " elapsed " + format_duration(elapsed);
+    line.append(std::to_string(done_)).append(" ").append(rate_text).append(" elapsed ").append(format_duration(elapsed));
   }
-  if (!note_.empty()) line += "  " + note_;
+  if (!note_.empty()) line.append("  ").append(note_);
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
   } else {
