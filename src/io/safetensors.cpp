@@ -180,7 +180,11 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
                        const std::map<std::string, std::string>& metadata) {
   std::vector<const TensorView*> order;
   for (const auto& t : tensors) order.push_back(&t);
-  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  // Widest dtypes first, then by name (as the reference writer): every tensor stays aligned to its element size.
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) {
+    size_t sa = dtype_size(a->dtype), sb = dtype_size(b->dtype);
+    return sa != sb ? sa > sb : a->name < b->name;
+  });
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;

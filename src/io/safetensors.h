@@ -51,7 +51,7 @@ class SafetensorsFile {
   std::shared_ptr<const MappedFile> mapping_;
 };
 
-// Writes tensors (sorted by name) and metadata atomically. Refuses duplicate names and sizes that do not match.
+// Writes tensors (widest dtype first, then by name, so each is aligned) and metadata atomically. Refuses duplicate names and sizes that do not match.
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorView>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

@@ -1,0 +1,169 @@
+#include "train/loop.h"
+
+#include <csignal>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "io/plot.h"
+
+namespace couture {
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_requested = 0;
+extern "C" void request_stop(int) { g_stop_requested = 1; }
+
+// Drops metric lines past `step` (from a run that went further than its last checkpoint) so the curve continues.
+void trim_metrics(const fs::path& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("step", int64_t(0)) <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // a line cut by a crash: dropped
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+void append_metrics(const fs::path& path, int64_t step, const Metrics& metrics) {
+  nlohmann::json j;
+  j["step"] = step;
+  for (const auto& [k, v] : metrics) j[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  std::ofstream out(path, std::ios::app);
+  out << j.dump() << "\n";
+}
+
+std::string note_of(const Metrics& m) {
+  std::ostringstream out;
+  out.precision(4);
+  for (const auto& [k, v] : m)
+    if (k.find("loss") != std::string::npos) out << k << " " << v << " ";
+  return out.str();
+}
+
+}  // namespace
+
+double warmup_cosine(int64_t step, int64_t warmup, int64_t total, double base, double min_ratio) {
+  if (warmup > 0 && step < warmup) return base * double(step + 1) / double(warmup);
+  double progress = total > warmup ? double(step - warmup) / double(total - warmup) : 1.0;
+  progress = std::clamp(progress, 0.0, 1.0);
+  return base * (min_ratio + (1 - min_ratio) * 0.5 * (1 + std::cos(M_PI * progress)));
+}
+
+void write_loss_curve(const fs::path& run_dir, const std::string& title) {
+  std::ifstream in(run_dir / "metrics.jsonl");
+  std::map<std::string, PlotSeries> series;
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      continue;
+    }
+    double step = j.value("step", 0.0);
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key().find("loss") != std::string::npos && it->is_number()) {
+        auto& s = series[it.key()];
+        s.name = it.key();
+        s.x.push_back(step);
+        s.y.push_back(it->get<double>());
+      }
+  }
+  std::vector<PlotSeries> list;
+  for (auto& [k, s] : series) list.push_back(std::move(s));
+  PlotOptions options;
+  options.title = title;
+  options.log_y = true;
+  write_png(run_dir / "loss.png", plot_lines(list, options));
+}
+
+int64_t run_training_loop(const LoopOptions& options, const TrainingState& state, const LoopHooks& hooks) {
+  fs::create_directories(options.run_dir);
+  const fs::path metrics_path = options.run_dir / "metrics.jsonl";
+  int64_t step = 0;
+  if (options.resume) {
+    if (auto resumed = restore_training_state(options.run_dir, state)) {
+      step = resumed->value("step", int64_t(0));
+      log::info(options.label + ": resuming from step " + std::to_string(step) + " in " + options.run_dir.string());
+    }
+  }
+  trim_metrics(metrics_path, step);
+
+  g_stop_requested = 0;
+  auto old_int = std::signal(SIGINT, request_stop);
+  auto old_term = std::signal(SIGTERM, request_stop);
+  struct RestoreSignals {
+    decltype(old_int) i;
+    decltype(old_term) t;
+    ~RestoreSignals() {
+      std::signal(SIGINT, i);
+      std::signal(SIGTERM, t);
+    }
+  } restore{old_int, old_term};
+
+  std::optional<double> last_val;
+  auto checkpoint = [&](int64_t at) {
+    nlohmann::json extra = hooks.extra_state ? hooks.extra_state() : nlohmann::json::object();
+    SaveCheckpointOptions save;
+    save.keep_last = options.keep_last;
+    save.metric = last_val;
+    save_training_state(options.run_dir, at, state, extra, save);
+    write_loss_curve(options.run_dir, options.label);
+  };
+  auto validate = [&](int64_t at) {
+    if (!hooks.validate) return;
+    Metrics m = hooks.validate(at);
+    if (m.count("val_loss")) last_val = m["val_loss"];
+    append_metrics(metrics_path, at, m);
+    log::info(options.label + ": step " + std::to_string(at) + " " + note_of(m));
+  };
+
+  Progress progress(options.label, options.steps, "step");
+  progress.set_done(step);
+  int bad_in_a_row = 0;
+  while (step < options.steps) {
+    Metrics m = hooks.step(step + 1);
+    double loss = m.count("loss") ? m["loss"] : 0.0;
+    if (!std::isfinite(loss)) {
+      ++bad_in_a_row;
+      log::warn(options.label + ": step " + std::to_string(step + 1) + " has a non-finite loss; update skipped");
+      COUTURE_CHECK(bad_in_a_row < options.max_bad_steps, options.label, ": ", bad_in_a_row,
+                    " non-finite losses in a row; stopping. The last complete checkpoint is in ",
+                    options.run_dir.string(), "; try a lower learning rate");
+    } else {
+      bad_in_a_row = 0;
+    }
+    ++step;
+    progress.set_note(note_of(m));
+    progress.advance();
+    if (step % options.log_every == 0 || step == options.steps) append_metrics(metrics_path, step, m);
+    if (options.validate_every > 0 && step % options.validate_every == 0 && step != options.steps) validate(step);
+    if (hooks.sample && options.sample_every > 0 && step % options.sample_every == 0 && step != options.steps)
+      hooks.sample(step);
+    if (step % options.checkpoint_every == 0 && step != options.steps) checkpoint(step);
+    if (g_stop_requested) {
+      checkpoint(step);
+      progress.finish();
+      throw Error(options.label + ": stopped at step " + std::to_string(step) +
+                  "; checkpoint saved, run the same command again to resume");
+    }
+  }
+  progress.finish();
+  validate(step);
+  if (hooks.sample) hooks.sample(step);
+  checkpoint(step);
+  return step;
+}
+
+}  // namespace couture
