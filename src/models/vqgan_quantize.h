@@ -1,0 +1,80 @@
+// The VQGAN's vector quantizer, taming-transformers' VectorQuantizer2 with legacy=True
+// (taming/modules/vqvae/quantize.py): nearest code by ||z||^2 + ||e||^2 - 2 z.e, straight-through gradient, loss
+// mean((sg[zq] - z)^2) + beta * mean((zq - sg[z])^2). Its one tensor is `embedding.weight` [K, D].
+// Beside taming: codebook-health tools for training (usage and perplexity counters, dead-code re-initialisation
+// from recent encoder outputs, k-means initialisation). Their state is not in the state dict.
+//
+// B batch, D embed_dim, h x w code grid, K n_embed, N flattened vectors.
+#pragma once
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace couture {
+
+// How often each code was chosen.
+class CodebookStats {
+ public:
+  explicit CodebookStats(int64_t n_embed = 0) : counts_(size_t(n_embed), 0) {}
+  void add(const at::Tensor& indices);  // int64 codes of any shape
+  void reset();
+
+  int64_t n_embed() const { return int64_t(counts_.size()); }
+  int64_t total() const { return total_; }
+  int64_t used_codes() const;  // codes chosen at least once
+  double usage() const { return counts_.empty() ? 0.0 : double(used_codes()) / double(counts_.size()); }
+  double perplexity() const;   // exp(entropy of the code frequencies), as taming's VectorQuantizer logs it
+  const std::vector<int64_t>& counts() const { return counts_; }
+
+ private:
+  std::vector<int64_t> counts_;
+  int64_t total_ = 0;
+};
+
+struct Quantized {
+  at::Tensor zq;       // [B, D, h, w]: the chosen codes forward, the gradient of z backward
+  at::Tensor loss;     // scalar: mean((sg[zq] - z)^2) + beta * mean((zq - sg[z])^2)
+  at::Tensor indices;  // [B, h*w] int64, row-major over the grid
+};
+
+class VectorQuantizerImpl : public torch::nn::Module {
+ public:
+  VectorQuantizerImpl(int64_t n_embed, int64_t embed_dim, double beta);
+
+  // z [B, D, h, w] (F32 or BF16; distances are always computed in F32). In training mode the chosen codes are
+  // counted into `usage` and `since_reinit`, and the batch's vectors are remembered for dead-code re-init.
+  Quantized forward(const at::Tensor& z);
+  at::Tensor nearest_codes(const at::Tensor& vectors);  // [N, D] -> [N] int64
+  at::Tensor lookup(const at::Tensor& indices, int64_t h, int64_t w);  // [B, h*w] -> [B, D, h, w]
+
+  // Codes chosen fewer than `min_count` times since the last call become random vectors among the remembered
+  // encoder outputs (plus noise of 1% of their spread, so copies part ways). Resets `since_reinit`. Returns the
+  // number of codes re-initialised (0 when nothing has been remembered yet).
+  int64_t reinit_dead_codes(at::Generator generator, int64_t min_count = 1);
+  // Lloyd's k-means over `vectors` [N, D] (e.g. encoder outputs of a few batches), seeded by K random vectors;
+  // the centroids become the codebook. Returns the final mean squared distance to the nearest centroid.
+  double kmeans_init(const at::Tensor& vectors, int iterations, at::Generator generator);
+  void set_memory_size(int64_t vectors) { memory_size_ = vectors; }  // remembered encoder outputs (default 4K)
+
+  int64_t n_embed() const { return n_embed_; }
+  int64_t embed_dim() const { return embed_dim_; }
+
+  torch::nn::Embedding embedding{nullptr};
+  CodebookStats usage, since_reinit;
+
+ private:
+  void remember(const at::Tensor& vectors);
+
+  int64_t n_embed_, embed_dim_;
+  double beta_;
+  int64_t memory_size_;
+  at::Tensor memory_;  // [<= memory_size_, D], newest last
+};
+TORCH_MODULE(VectorQuantizer);
+
+}  // namespace couture
