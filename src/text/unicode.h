@@ -1,0 +1,48 @@
+// UTF-8 decoding with replacement, and the character classes BERT's normalizer and pre-tokenizer need, as the
+// Hugging Face `tokenizers` library (Rust) defines them. Categories come from libutf8proc.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace couture::utf8 {
+
+constexpr char32_t kReplacement = 0xFFFD;
+
+// Decodes the code point starting at s[i] and advances i past it. An invalid or truncated sequence yields U+FFFD
+// and advances past its maximal valid prefix (one byte at least), as Python's errors="replace" does; overlong
+// forms, surrogates and values above U+10FFFF are invalid. Requires i < s.size().
+char32_t next(std::string_view s, size_t& i);
+
+void append(std::string& out, char32_t cp);  // cp must be a valid scalar value
+
+// Invalid sequences replaced by U+FFFD (valid input is returned unchanged).
+std::string sanitize(std::string_view s);
+bool is_valid(std::string_view s);
+size_t count_chars(std::string_view s);  // code points, invalid bytes counted as above
+
+inline bool is_continuation_byte(unsigned char b) { return (b & 0xC0) == 0x80; }
+
+}  // namespace couture::utf8
+
+namespace couture::unicode {
+
+// Class bits of one code point (several may be set).
+enum CharClass : uint8_t {
+  kOther = 1 << 0,       // general category C* (Cc Cf Cs Co Cn), except \t \n \r; BERT's clean_text drops these
+  kNulOrFffd = 1 << 1,   // U+0000 and U+FFFD, dropped by clean_text as well
+  kWhitespace = 1 << 2,  // the White_Space property plus \t \n \r (Rust's char::is_whitespace)
+  kPunctuation = 1 << 3, // ASCII 33-47, 58-64, 91-96, 123-126, or general category P*
+  kCjk = 1 << 4,         // a CJK ideograph in the ranges BERT isolates (tokenizers' exact list)
+  kMark = 1 << 5,        // general category Mn, removed by strip_accents after NFD
+};
+
+uint8_t classify(char32_t cp);  // table lookup for the BMP, computed for the rest
+bool is_cjk_ideograph(char32_t cp);
+
+// Canonical decomposition (NFD) of one code point into out (up to `capacity`); returns the count written.
+size_t decompose(char32_t cp, char32_t* out, size_t capacity);
+char32_t to_lower(char32_t cp);  // simple case mapping
+
+}  // namespace couture::unicode
