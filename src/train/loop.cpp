@@ -60,6 +60,16 @@ double warmup_cosine(int64_t step, int64_t warmup, int64_t total, double base, d
   return base * (min_ratio + (1 - min_ratio) * 0.5 * (1 + std::cos(M_PI * progress)));
 }
 
+double apply_gradients(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double clip,
+                       Distributed* distributed) {
+  if (distributed) distributed->average_gradients(module);
+  auto params = module.parameters(true);
+  double norm = torch::nn::utils::clip_grad_norm_(params, clip > 0 ? clip : std::numeric_limits<double>::infinity());
+  if (std::isfinite(norm)) optimizer.step();
+  optimizer.zero_grad();
+  return std::isfinite(norm) ? norm : std::nan("");
+}
+
 void write_loss_curve(const fs::path& run_dir, const std::string& title) {
   std::ifstream in(run_dir / "metrics.jsonl");
   std::map<std::string, PlotSeries> series;
@@ -89,16 +99,24 @@ void write_loss_curve(const fs::path& run_dir, const std::string& title) {
 }
 
 int64_t run_training_loop(const LoopOptions& options, const TrainingState& state, const LoopHooks& hooks) {
-  fs::create_directories(options.run_dir);
+  const auto& dist = options.distributed;
+  const bool main_rank = !dist || dist->is_main();
   const fs::path metrics_path = options.run_dir / "metrics.jsonl";
   int64_t step = 0;
-  if (options.resume) {
-    if (auto resumed = restore_training_state(options.run_dir, state)) {
-      step = resumed->value("step", int64_t(0));
-      log::info(options.label + ": resuming from step " + std::to_string(step) + " in " + options.run_dir.string());
+  if (main_rank) {
+    fs::create_directories(options.run_dir);
+    if (options.resume) {
+      if (auto resumed = restore_training_state(options.run_dir, state)) {
+        step = resumed->value("step", int64_t(0));
+        log::info(options.label + ": resuming from step " + std::to_string(step) + " in " + options.run_dir.string());
+      }
     }
+    trim_metrics(metrics_path, step);
   }
-  trim_metrics(metrics_path, step);
+  if (dist) {
+    step = dist->broadcast_int(step);
+    for (const auto& part : state.parts) dist->broadcast_module(*part.module, part.optimizer);
+  }
 
   g_stop_requested = 0;
   auto old_int = std::signal(SIGINT, request_stop);
@@ -114,6 +132,7 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
 
   std::optional<double> last_val;
   auto checkpoint = [&](int64_t at) {
+    if (!main_rank) return;
     nlohmann::json extra = hooks.extra_state ? hooks.extra_state() : nlohmann::json::object();
     SaveCheckpointOptions save;
     save.keep_last = options.keep_last;
@@ -122,14 +141,15 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
     write_loss_curve(options.run_dir, options.label);
   };
   auto validate = [&](int64_t at) {
-    if (!hooks.validate) return;
+    if (!hooks.validate || !main_rank) return;
     Metrics m = hooks.validate(at);
     if (m.count("val_loss")) last_val = m["val_loss"];
     append_metrics(metrics_path, at, m);
     log::info(options.label + ": step " + std::to_string(at) + " " + note_of(m));
   };
 
-  Progress progress(options.label, options.steps, "step");
+  Progress progress(options.label + (dist ? " (rank " + std::to_string(dist->rank()) + ")" : ""), options.steps,
+                    "step");
   progress.set_done(step);
   int bad_in_a_row = 0;
   while (step < options.steps) {
@@ -147,9 +167,14 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
     ++step;
     progress.set_note(note_of(m));
     progress.advance();
-    if (step % options.log_every == 0 || step == options.steps) append_metrics(metrics_path, step, m);
+    if (step % options.log_every == 0 || step == options.steps) {
+      if (dist)
+        for (auto& [k, v] : m) v = dist->mean(v);
+      if (main_rank) append_metrics(metrics_path, step, m);
+    }
     if (options.validate_every > 0 && step % options.validate_every == 0 && step != options.steps) validate(step);
-    if (hooks.sample && options.sample_every > 0 && step % options.sample_every == 0 && step != options.steps)
+    if (hooks.sample && main_rank && options.sample_every > 0 && step % options.sample_every == 0 &&
+        step != options.steps)
       hooks.sample(step);
     if (step % options.checkpoint_every == 0 && step != options.steps) checkpoint(step);
     if (g_stop_requested) {
@@ -161,7 +186,7 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
   }
   progress.finish();
   validate(step);
-  if (hooks.sample) hooks.sample(step);
+  if (hooks.sample && main_rank) hooks.sample(step);
   checkpoint(step);
   return step;
 }

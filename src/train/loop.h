@@ -10,6 +10,7 @@
 #include <string>
 
 #include "train/checkpointing.h"
+#include "train/distributed.h"
 
 namespace couture {
 
@@ -26,6 +27,9 @@ struct LoopOptions {
   bool resume = true;
   int max_bad_steps = 20;          // consecutive non-finite losses before the run stops
   std::string label = "train";
+  // Data-parallel: rank 0 alone resumes, logs, samples and checkpoints; the others receive its weights at start.
+  // The step hook averages gradients itself (distributed->average_gradients) between backward and the update.
+  std::shared_ptr<Distributed> distributed;
 };
 
 struct LoopHooks {
@@ -39,6 +43,12 @@ struct LoopHooks {
 
 // Runs from the resumed step to options.steps; returns the number of steps done in all.
 int64_t run_training_loop(const LoopOptions& options, const TrainingState& state, const LoopHooks& hooks);
+
+// The usual end of a step: average gradients over ranks (when distributed), clip their norm (clip <= 0: no
+// clipping) and update, unless the gradients are not finite: then every rank skips the update alike and the
+// returned norm is NaN. Returns the norm before clipping.
+double apply_gradients(torch::nn::Module& module, torch::optim::Optimizer& optimizer, double clip,
+                       Distributed* distributed);
 
 // Reads RUN/metrics.jsonl and writes RUN/loss.png (every key containing "loss", log scale).
 void write_loss_curve(const std::filesystem::path& run_dir, const std::string& title);
