@@ -7,10 +7,16 @@
 namespace couture {
 namespace {
 
+// Writes normalised bytes into out.text, sized ahead to the input's length: copying a character's own bytes needs
+// no check, and the rare rewriting paths (U+FFFD for invalid bytes, decomposition, lower-casing) grow the text by
+// what they write, so room for the rest of the input always remains.
 class Splitter {
  public:
-  Splitter(const NormalizerConfig& config, PreTokenized& out)
-      : config_(config), out_(out), word_start_(out.text.size()) {}
+  Splitter(const NormalizerConfig& config, PreTokenized& out, size_t input_bytes)
+      : config_(config), out_(out), pos_(out.text.size()), word_start_(pos_) {
+    out_.text.resize(pos_ + input_bytes + 8);
+  }
+  ~Splitter() { out_.text.resize(pos_); }
 
   // One input character; `raw` is its UTF-8 text (empty for a replacement of invalid bytes).
   void add(char32_t cp, uint8_t cls, std::string_view raw) {
@@ -25,17 +31,23 @@ class Splitter {
   }
 
   void end_word() {
-    const size_t size = out_.text.size();
-    if (size > word_start_) out_.words.push_back(Word{word_start_, size - word_start_, chars_});
-    word_start_ = size;
+    if (pos_ > word_start_) out_.words.push_back(Word{word_start_, pos_ - word_start_, chars_});
+    word_start_ = pos_;
     chars_ = 0;
   }
 
-  // The common case, an ASCII letter or digit: appended as is.
-  void add_plain_ascii(char c) {
-    out_.text.push_back(c);
+  // The common cases, an ASCII letter or digit or a character of no class (Hangul): copied as is.
+  void add_plain(std::string_view raw) {
+    char* dst = out_.text.data() + pos_;
+    for (size_t k = 0; k < raw.size(); ++k) dst[k] = raw[k];
+    pos_ += raw.size();
     ++chars_;
   }
+  void add_plain(char c) {
+    out_.text.data()[pos_++] = c;
+    ++chars_;
+  }
+  bool in_word() const { return pos_ > word_start_; }
 
  private:
   // Accent stripping (NFD, then drop Mn) and lower-casing, in the normaliser's order.
@@ -59,17 +71,19 @@ class Splitter {
     const bool punct = cls & unicode::kPunctuation;
     if (punct) end_word();
     if (raw.empty()) {
-      utf8::append(out_.text, cp);
+      std::string bytes;
+      utf8::append(bytes, cp);
+      out_.text.resize(out_.text.size() + bytes.size());  // keeps room for the rest of the input as well
+      add_plain(bytes);
     } else {
-      out_.text.append(raw);
+      add_plain(raw);
     }
-    ++chars_;
     if (punct) end_word();
   }
 
   const NormalizerConfig& config_;
   PreTokenized& out_;
-  size_t word_start_;
+  size_t pos_, word_start_;
   size_t chars_ = 0;
 };
 
@@ -77,23 +91,31 @@ bool is_plain_ascii(unsigned char c) { return (c >= '0' && c <= '9') || ((c | 0x
 
 }  // namespace
 
-void pre_tokenize(std::string_view text, const NormalizerConfig& config, PreTokenized& out) {
-  Splitter splitter(config, out);
-  const bool plain_fast_path = !config.lowercase;  // letters pass unchanged unless lower-cased
-  for (size_t i = 0; i < text.size();) {
+size_t pre_tokenize(std::string_view text, const NormalizerConfig& config, PreTokenized& out, size_t max_words) {
+  Splitter splitter(config, out, text.size());
+  const bool plain_fast_path = !config.lowercase && !config.strip_accents;  // else letters may change
+  size_t i = 0;
+  while (i < text.size()) {
+    if (out.words.size() >= max_words && !splitter.in_word()) return i;
     const auto b = static_cast<unsigned char>(text[i]);
     if (plain_fast_path && is_plain_ascii(b)) {
-      splitter.add_plain_ascii(char(b));
+      splitter.add_plain(char(b));
       ++i;
       continue;
     }
     const size_t start = i;
     const char32_t cp = utf8::next(text, i);
     std::string_view raw = text.substr(start, i - start);
+    const uint8_t cls = unicode::classify(cp);
+    if (plain_fast_path && cls == 0) {
+      splitter.add_plain(raw);
+      continue;
+    }
     if (cp == utf8::kReplacement && raw != "\xEF\xBF\xBD") raw = {};  // invalid bytes: write U+FFFD itself
-    splitter.add(cp, unicode::classify(cp), raw);
+    splitter.add(cp, cls, raw);
   }
   splitter.end_word();
+  return i;
 }
 
 }  // namespace couture

@@ -4,6 +4,7 @@
 // whitespace and every punctuation character becomes a word of its own. The words are the WordPiece input.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,7 +29,9 @@ struct PreTokenized {
   }
 };
 
-// Appends the words of `text` to `out` (call clear() first for a fresh list).
-void pre_tokenize(std::string_view text, const NormalizerConfig& config, PreTokenized& out);
+// Appends the words of `text` to `out` (call clear() first for a fresh list). Stops at a word boundary once `out`
+// holds max_words words and returns the bytes of `text` consumed; call again on the rest to continue.
+size_t pre_tokenize(std::string_view text, const NormalizerConfig& config, PreTokenized& out,
+                    size_t max_words = SIZE_MAX);
 
 }  // namespace couture

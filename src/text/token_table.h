@@ -19,14 +19,28 @@ class TokenTable {
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.hash == uint32_t(h >> 32) && s.length == key.size() &&
-          std::memcmp(pool_.data() + s.offset, key.data(), key.size()) == 0) {
+      if (s.hash == uint32_t(h >> 32) && s.length == key.size() && equal(pool_.data() + s.offset, key)) {
         return s.id;
       }
     }
   }
   size_t max_key_bytes() const { return max_key_bytes_; }
   size_t size() const { return count_; }
+
+  // Inline: keys are a few bytes, where a call to memcmp costs more than the comparison.
+  static bool equal(const char* a, std::string_view b) {
+    size_t i = 0;
+    for (; i + 8 <= b.size(); i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b.data() + i, 8);
+      if (x != y) return false;
+    }
+    for (; i < b.size(); ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
 
   static uint64_t hash(std::string_view key) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ key.size();

@@ -7,7 +7,7 @@
 
 namespace couture::utf8 {
 
-char32_t next(std::string_view s, size_t& i) {
+char32_t next_slow(std::string_view s, size_t& i) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   const unsigned char b0 = p[i];
@@ -113,6 +113,10 @@ bool is_ascii_punctuation(char32_t cp) {
   return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
 }
 
+}  // namespace
+
+namespace detail {
+
 uint8_t compute_class(char32_t cp) {
   const auto category = utf8proc_category(utf8proc_int32_t(cp));
   uint8_t c = 0;
@@ -128,22 +132,16 @@ uint8_t compute_class(char32_t cp) {
   return c;
 }
 
-// The BMP in a 64 KiB table built once; Korean and ASCII text never leaves it.
-const std::array<uint8_t, 0x10000>& bmp_table() {
+const uint8_t* bmp_classes() {
   static const auto table = [] {
     auto t = std::make_unique<std::array<uint8_t, 0x10000>>();
     for (char32_t cp = 0; cp < 0x10000; ++cp) (*t)[cp] = compute_class(cp);
     return t;
   }();
-  return *table;
+  return table->data();
 }
 
-}  // namespace
-
-uint8_t classify(char32_t cp) {
-  if (cp < 0x10000) return bmp_table()[cp];
-  return compute_class(cp);
-}
+}  // namespace detail
 
 size_t decompose(char32_t cp, char32_t* out, size_t capacity) {
   int last_boundclass = 0;

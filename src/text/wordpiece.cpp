@@ -1,6 +1,7 @@
 #include "text/wordpiece.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 #include "text/bert_pretokenizer.h"
@@ -53,6 +54,9 @@ WordPieceTokenizer::WordPieceTokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
   }
   std::stable_sort(added_.begin(), added_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  if (std::count(std::begin(added_first_byte_), std::end(added_first_byte_), true) == 1) {
+    single_added_first_byte_ = static_cast<unsigned char>(added_.front().first[0]);
+  }
 }
 
 void WordPieceTokenizer::check_input(std::string_view text) const {
@@ -89,52 +93,68 @@ void WordPieceTokenizer::tokenize_word(std::string_view word, size_t chars, std:
   }
 }
 
-void WordPieceTokenizer::tokenize_segment(std::string_view text, std::vector<int32_t>& ids, size_t cap) const {
+// Pre-tokenizes only as far as needed: every word gives at least one piece, so asking for as many words as there
+// is room for never runs past the cap, and long texts cut at max_len cost little.
+void WordPieceTokenizer::append_segment(std::string_view text, std::vector<int32_t>& ids, size_t cap) const {
   thread_local PreTokenized words;
-  words.clear();
-  pre_tokenize(text, vocab_.normalizer, words);
-  for (const Word& w : words.words) {
-    if (ids.size() >= cap) break;
-    tokenize_word(words.word(w), w.chars, ids);
+  while (!text.empty() && ids.size() < cap) {
+    words.clear();
+    text.remove_prefix(pre_tokenize(text, vocab_.normalizer, words, cap - ids.size()));
+    for (const Word& w : words.words) {
+      if (ids.size() >= cap) break;
+      tokenize_word(words.word(w), w.chars, ids);
+    }
   }
   if (ids.size() > cap) ids.resize(cap);
 }
 
-void WordPieceTokenizer::tokenize(std::string_view text, std::vector<int32_t>& ids, size_t limit) const {
-  check_input(text);
-  ids.clear();
-  const size_t cap = limit;
-  size_t segment_start = 0;
-  if (!added_.empty()) {
-    // Special tokens in the raw text are kept whole (leftmost, then longest), as Hugging Face does.
-    for (size_t i = 0; i < text.size() && ids.size() < cap;) {
-      if (!added_first_byte_[static_cast<unsigned char>(text[i])]) {
-        ++i;
-        continue;
+size_t WordPieceTokenizer::find_added(std::string_view text, size_t from, size_t& length, int32_t& id) const {
+  for (size_t i = from; i < text.size(); ++i) {
+    if (single_added_first_byte_ >= 0) {  // the usual case, all specials start with '[': memchr
+      const void* hit = std::memchr(text.data() + i, single_added_first_byte_, text.size() - i);
+      if (!hit) return std::string_view::npos;
+      i = size_t(static_cast<const char*>(hit) - text.data());
+    } else if (!added_first_byte_[static_cast<unsigned char>(text[i])]) {
+      continue;
+    }
+    for (const auto& [token, token_id] : added_) {  // longest first
+      if (text.compare(i, token.size(), token) == 0) {
+        length = token.size();
+        id = token_id;
+        return i;
       }
-      const auto match = std::find_if(added_.begin(), added_.end(), [&](const auto& a) {
-        return text.compare(i, a.first.size(), a.first) == 0;
-      });
-      if (match == added_.end()) {
-        ++i;
-        continue;
-      }
-      tokenize_segment(text.substr(segment_start, i - segment_start), ids, cap);
-      if (ids.size() < cap) ids.push_back(match->second);
-      i += match->first.size();
-      segment_start = i;
     }
   }
-  if (ids.size() < cap) tokenize_segment(text.substr(segment_start), ids, cap);
+  return std::string_view::npos;
+}
+
+// Special tokens in the raw text are kept whole (leftmost, then longest), as Hugging Face does; the text between
+// them is tokenized on its own.
+void WordPieceTokenizer::append_pieces(std::string_view text, std::vector<int32_t>& ids, size_t cap) const {
+  check_input(text);
+  size_t segment_start = 0, length = 0;
+  int32_t id = -1;
+  for (size_t at = 0; !added_.empty() && ids.size() < cap;) {
+    at = find_added(text, at, length, id);
+    if (at == std::string_view::npos) break;
+    append_segment(text.substr(segment_start, at - segment_start), ids, cap);
+    if (ids.size() < cap) ids.push_back(id);
+    at += length;
+    segment_start = at;
+  }
+  append_segment(text.substr(segment_start), ids, cap);
+}
+
+void WordPieceTokenizer::tokenize(std::string_view text, std::vector<int32_t>& ids, size_t limit) const {
+  ids.clear();
+  append_pieces(text, ids, limit);
 }
 
 size_t WordPieceTokenizer::encode_ids(std::string_view text, size_t max_len, std::vector<int32_t>& ids) const {
   COUTURE_CHECK_INPUT(max_len == 0 || max_len >= 2, "max_len ", max_len, " leaves no room for [CLS] and [SEP]");
-  thread_local std::vector<int32_t> pieces;
-  tokenize(text, pieces, max_len ? max_len - 2 : SIZE_MAX);
   ids.clear();
   ids.push_back(cls_id_);
-  ids.insert(ids.end(), pieces.begin(), pieces.end());
+  append_pieces(text, ids, max_len ? max_len - 1 : SIZE_MAX);
   ids.push_back(sep_id_);
   const size_t count = ids.size();
   if (max_len) ids.resize(max_len, pad_id_);

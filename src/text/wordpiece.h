@@ -59,7 +59,11 @@ class WordPieceTokenizer {
 
  private:
   void check_input(std::string_view text) const;
-  void tokenize_segment(std::string_view text, std::vector<int32_t>& ids, size_t limit) const;
+  // These append to ids until it holds `cap` entries.
+  void append_pieces(std::string_view text, std::vector<int32_t>& ids, size_t cap) const;
+  void append_segment(std::string_view text, std::vector<int32_t>& ids, size_t cap) const;
+  // The next special token at or after `from` (npos when none), with its length and id.
+  size_t find_added(std::string_view text, size_t from, size_t& length, int32_t& id) const;
   void tokenize_word(std::string_view word, size_t chars, std::vector<int32_t>& ids) const;
   bool is_special(int32_t id) const;
 
@@ -68,6 +72,7 @@ class WordPieceTokenizer {
   TokenTable continuation_;  // tokens that start with the prefix, keyed without it
   std::vector<std::pair<std::string, int32_t>> added_;  // matched in raw text, longest first
   bool added_first_byte_[256] = {};
+  int single_added_first_byte_ = -1;  // when every added token starts with the same byte
   int32_t cls_id_ = -1, sep_id_ = -1, pad_id_ = -1, unk_id_ = -1, mask_id_ = -1;
   size_t max_input_bytes_ = kDefaultMaxInputBytes;
 };
