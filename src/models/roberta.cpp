@@ -1,8 +1,11 @@
 #include "models/roberta.h"
 
 #include <cmath>
+#include <set>
 
 #include "core/error.h"
+#include "io/safetensors.h"
+#include "nn/tensor_io.h"
 
 namespace couture {
 
@@ -132,6 +135,47 @@ void RobertaModelImpl::reset_parameters(at::Generator generator) {
       norm->reset_parameters();
     }
   }
+}
+
+RobertaConfig roberta_config_from(const SafetensorsFile& file, RobertaConfig base) {
+  auto shape = [&](const std::string& name, size_t dims) {
+    const auto& t = file.at(name);
+    COUTURE_CHECK_INPUT(t.shape.size() == dims, "'", file.source(), "': tensor '", name, "' has ", t.shape.size(),
+                        " dimensions, expected ", dims);
+    return t.shape;
+  };
+  RobertaConfig c = base;
+  const auto words = shape("embeddings.word_embeddings.weight", 2);
+  c.vocab_size = words[0];
+  c.hidden = words[1];
+  c.max_position_embeddings = shape("embeddings.position_embeddings.weight", 2)[0];
+  c.type_vocab_size = shape("embeddings.token_type_embeddings.weight", 2)[0];
+  c.intermediate = shape("encoder.layer.0.intermediate.dense.weight", 2)[0];
+  c.layers = 0;
+  while (file.find("encoder.layer." + std::to_string(c.layers) + ".attention.self.query.weight")) ++c.layers;
+  if (c.hidden % 64 == 0) c.heads = c.hidden / 64;
+  c.pooler = file.find("pooler.dense.weight") != nullptr;
+  return c;
+}
+
+void load_roberta_weights(RobertaModelImpl& model, const SafetensorsFile& file) {
+  const std::string where = "loading the text encoder from '" + file.source() + "'";
+  auto expected = state_dict(model);
+  std::set<std::string> names;
+  for (const auto& [name, t] : expected) names.insert(name);
+  // Everything is checked before anything is copied: a bad file leaves the model as it was.
+  for (const auto& v : file.tensors())
+    COUTURE_CHECK_INPUT(names.count(v.name), where, ": unexpected tensor '", v.name, "' (the model has ",
+                        model.config().layers, " layers)");
+  for (const auto& [name, t] : expected) {
+    const TensorView* v = file.find(name);
+    COUTURE_CHECK_INPUT(v || name.starts_with("pooler."), where, ": tensor '", name, "' is missing");
+    COUTURE_CHECK_INPUT(!v || at::IntArrayRef(v->shape) == t.sizes(), where, ": tensor '", name, "' has shape ",
+                        at::IntArrayRef(v->shape), ", expected ", t.sizes());
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : expected)
+    if (const TensorView* v = file.find(name)) t.copy_(to_tensor(file, *v));
 }
 
 }  // namespace couture

@@ -15,8 +15,11 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <string>
 
 namespace couture {
+
+class SafetensorsFile;
 
 struct RobertaConfig {
   int64_t vocab_size = 32000;              // klue/roberta-base
@@ -94,5 +97,13 @@ class RobertaModelImpl : public torch::nn::Module {
   RobertaConfig config_;
 };
 TORCH_MODULE(RobertaModel);
+
+// A text encoder file (HF names without the "roberta." prefix, as `couture text import --encoder` writes): the sizes
+// read from its tensors (vocab, hidden, layers, intermediate, positions, token types); heads = hidden / 64 as in
+// every RoBERTa; pad id and the rest from `base`.
+RobertaConfig roberta_config_from(const SafetensorsFile& file, RobertaConfig base = {});
+// Copies embeddings.* and encoder.layer.* by name with a key-set and shape check naming the tensor; the pooler, if
+// the model has one, is kept as it is when the file has none.
+void load_roberta_weights(RobertaModelImpl& model, const SafetensorsFile& file);
 
 }  // namespace couture

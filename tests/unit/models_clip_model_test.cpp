@@ -1,9 +1,7 @@
 // KoCLIP: key names as KoDALLE's clip/clipmodel.py, the two losses, presets, and self-describing model files.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -12,11 +10,10 @@
 #include "io/safetensors.h"
 #include "models/clip.h"
 #include "nn/tensor_io.h"
+#include "support/temp_dir.h"
 
 namespace couture {
 namespace {
-
-namespace fs = std::filesystem;
 
 int64_t parameter_count(const torch::nn::Module& m) {
   int64_t n = 0;
@@ -37,12 +34,6 @@ ClipConfig tiny(ClipLoss loss = ClipLoss::Clip) {
   c.projection_dim = 16;
   c.loss = loss;
   return c;
-}
-
-fs::path temp_dir(const std::string& name) {
-  auto dir = fs::temp_directory_path() / ("couture_clip_test_" + name + "_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir;
 }
 
 TEST(Clip, KodallePresetFollowsKoClipNamesAndSizes) {
@@ -137,7 +128,7 @@ TEST(Clip, FmnistPresetEncodesBothSides) {
 }
 
 TEST(Clip, ModelFilesCarryTheirConfigAndRoundTrip) {
-  const auto dir = temp_dir("roundtrip");
+  testing::TempDir dir;
   ClipConfig config = tiny(ClipLoss::Kodalle);
   config.image_mean = {0.1, 0.2, 0.3};
   Clip model(config);
@@ -171,7 +162,6 @@ TEST(Clip, ModelFilesCarryTheirConfigAndRoundTrip) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("bare.safetensors"), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }
 
 TEST(Clip, ConfigJsonNamesTheBadField) {

@@ -5,7 +5,9 @@
 
 #include "core/error.h"
 #include "models/roberta.h"
+#include "io/safetensors.h"
 #include "nn/tensor_io.h"
+#include "support/temp_dir.h"
 
 namespace couture {
 namespace {
@@ -120,6 +122,47 @@ TEST(Roberta, RejectsBadInputWithAClearMessage) {
   }
   EXPECT_THROW(model->forward(torch::zeros({2, 3, 4}, at::kLong)), InputError);
   EXPECT_THROW(model->forward(torch::zeros({1, 4}, at::kLong), torch::ones({1, 5})), InputError);
+}
+
+TEST(Roberta, LoadsATextEncoderFileAndReadsItsSizes) {
+  // What `couture text import --encoder` writes: embeddings.* and encoder.layer.*, no pooler.
+  testing::TempDir dir;
+  RobertaConfig c = tiny();
+  c.hidden = 64;
+  c.intermediate = 96;
+  RobertaModel source(c);
+  source->reset_parameters(at::make_generator<at::CPUGeneratorImpl>(8));
+  save_tensors(dir / "encoder.safetensors", state_dict(*source));
+  auto file = SafetensorsFile::open(dir / "encoder.safetensors");
+
+  RobertaConfig read = roberta_config_from(file);
+  EXPECT_EQ(read.vocab_size, 50);
+  EXPECT_EQ(read.hidden, 64);
+  EXPECT_EQ(read.layers, 2);
+  EXPECT_EQ(read.heads, 1);  // hidden / 64
+  EXPECT_EQ(read.intermediate, 96);
+  EXPECT_EQ(read.max_position_embeddings, 20);
+  EXPECT_FALSE(read.pooler);
+
+  read.heads = 4;
+  read.pooler = true;  // KoCLIP's tower keeps a pooler; the file has none, so it stays initialised
+  RobertaModel target(read);
+  load_roberta_weights(*target, file);
+  source->eval();
+  target->eval();
+  torch::NoGradGuard no_grad;
+  auto ids = torch::tensor({0, 4, 9, 2, 1}, at::kLong).view({1, 5});
+  EXPECT_TRUE(source->forward(ids).equal(target->forward(ids)));
+
+  RobertaConfig deeper = read;
+  deeper.layers = 3;
+  RobertaModel wrong(deeper);
+  try {
+    load_roberta_weights(*wrong, file);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("encoder.layer.2."), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
