@@ -72,7 +72,7 @@ std::vector<Case> run_preset(const std::string& preset, int reps) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   Clip model(config);
   model->reset_parameters(gen);
-  auto images = at::rand({image_batch, 3, config.image_size, config.image_size}, gen);
+  auto images = at::rand({image_batch, 3, config.image_size, config.image_size}, gen) * 2 - 1;
   auto ids = at::randint(3, config.text.vocab_size, {text_batch, tokens}, gen, at::kLong);
   ids.select(1, 0).fill_(0);
   calibrate_batchnorm(model, images);

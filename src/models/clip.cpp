@@ -173,7 +173,7 @@ at::Tensor ClipImpl::encode_image(const at::Tensor& images) {
   COUTURE_CHECK_INPUT(images.dim() == 4 && images.size(1) == 3, "clip: images must be [B,3,H,W], got ",
                       images.sizes());
   auto mean = mean_.to(images.device(), images.scalar_type()), std = std_.to(images.device(), images.scalar_type());
-  return image_projection->forward(image_model->forward((images - mean) / std));
+  return image_projection->forward(image_model->forward(((images + 1) * 0.5 - mean) / std));
 }
 
 at::Tensor ClipImpl::encode_text(const at::Tensor& ids, const at::Tensor& mask) {
@@ -217,7 +217,7 @@ at::Tensor clip_loss(const at::Tensor& logits) {
   return (at::cross_entropy_loss(l, targets) + at::cross_entropy_loss(l.t(), targets)) / 2;
 }
 
-at::Tensor images_to_tensor(const std::vector<Image>& images, int64_t size) {
+at::Tensor resize_to_batch(const std::vector<Image>& images, int64_t size) {
   auto out = at::empty({int64_t(images.size()), 3, size, size}, at::kFloat);
   for (size_t i = 0; i < images.size(); ++i) {
     const Image& src = images[i];
@@ -227,7 +227,8 @@ at::Tensor images_to_tensor(const std::vector<Image>& images, int64_t size) {
     auto t = torch::from_blob(r.pixels.data(), {size, size, r.channels}, at::kByte)
                  .permute({2, 0, 1})
                  .to(at::kFloat)
-                 .div_(255.0);
+                 .div_(127.5)
+                 .sub_(1.0);
     out[int64_t(i)].copy_(t.expand({3, size, size}));
   }
   return out;

@@ -4,7 +4,7 @@
 // (Hugging Face RobertaModel), image_projection.projection.*, text_projection.projection.*; with the CLIP loss a
 // learnable `logit_scale` (OpenAI CLIP's name) is added.
 //
-// Flow: ids [B,T] + mask -> encode_text -> [B,P];  images [B,3,S,S] in [0,1] -> encode_image -> [B,P];
+// Flow: ids [B,T] + mask -> encode_text -> [B,P];  images [B,3,S,S] in [-1,1] -> encode_image -> [B,P];
 // logits(text, image) [Bt,Bi] -> clip_loss. B batch, T tokens, S image side, P projection size.
 #pragma once
 #include <ATen/core/Generator.h>
@@ -42,7 +42,8 @@ struct ClipConfig {
   int64_t projection_dim = 512;
   int64_t max_text_tokens = 128;         // KoCLIP tokenised with max_length 128
   ClipLoss loss = ClipLoss::Clip;
-  // Tower input = (pixel in [0,1] - mean) / std. kodalle: the original fed raw 0..255 values (mean 0, std 1/255).
+  // Images come in [-1,1] (the project's convention: dataset batches, VQGAN output); the tower sees
+  // (pixel in [0,1] - mean) / std. kodalle: the original fed raw 0..255 values (mean 0, std 1/255).
   std::array<double, 3> image_mean{0.0, 0.0, 0.0};
   std::array<double, 3> image_std{1.0 / 255, 1.0 / 255, 1.0 / 255};
   double logit_scale_init = 2.6592600369327779;  // log(1 / 0.07), as OpenAI CLIP
@@ -62,7 +63,7 @@ class ClipImpl : public torch::nn::Module {
  public:
   explicit ClipImpl(const ClipConfig& config = {});
 
-  at::Tensor encode_image(const at::Tensor& images);                          // [B,3,S,S] in [0,1] -> [B,P]
+  at::Tensor encode_image(const at::Tensor& images);                          // [B,3,S,S] in [-1,1] -> [B,P]
   at::Tensor encode_text(const at::Tensor& ids, const at::Tensor& mask = {});  // [B,T] int64 -> [B,P]
   // What the loss sees: exp(logit_scale) * cosine (clip) or 0.07 * dot product (kodalle). [Bt,P],[Bi,P] -> [Bt,Bi]
   at::Tensor logits(const at::Tensor& text_embeddings, const at::Tensor& image_embeddings);
@@ -89,8 +90,8 @@ TORCH_MODULE(Clip);
 // Symmetric cross-entropy over a square logit matrix whose diagonal holds the matching pairs.
 at::Tensor clip_loss(const at::Tensor& logits);
 
-// RGB (or grey) images squashed to size x size (as the original's Resize) -> [B,3,size,size] float in [0,1].
-at::Tensor images_to_tensor(const std::vector<Image>& images, int64_t size);
+// RGB (or grey) images squashed to size x size (as the original's Resize) -> [B,3,size,size] float in [-1,1].
+at::Tensor resize_to_batch(const std::vector<Image>& images, int64_t size);
 
 // Augmentation for garment photos: geometry only, never colour (colour is what captions describe).
 struct GarmentAugment {

@@ -57,7 +57,7 @@ Batch make_batch(at::Generator& gen) {
     const int64_t filler = kFirstColourToken + kColours;
     ids[i].copy_(at::tensor({kCls, filler, filler + 1, kFirstColourToken + colour, filler + 2, kSep}, at::kLong));
   }
-  return {images, ids};
+  return {images * 2 - 1, ids};  // the project's [-1,1] image range
 }
 
 struct Result {
@@ -107,10 +107,12 @@ TEST(ClipLearns, ContrastiveLossFallsOnColouredSquares) {
               << " (chance " << std::log(double(kColours)) << "); held-out text->image accuracy " << r.accuracy
               << "; " << seconds << " s\n";
     EXPECT_LT(r.last_loss, 0.5 * r.first_loss) << clip_loss_name(loss);
-    // Held-out retrieval is asserted for the default loss only: the original's raw dot products (norms count)
-    // generalise worse with eval-mode BatchNorm statistics (about 0.3 here against 0.8), which is why it is not
-    // the default.
-    if (loss == ClipLoss::Clip) EXPECT_GE(r.accuracy, 0.6) << "chance is " << 1.0 / kColours;
+    // Held-out retrieval (eval mode) is asserted for the default loss only, at 5x chance (0.67-0.78 seen): the
+    // original's raw dot products, where embedding norms count, reach about 0.3 here, which is why it is not the
+    // default.
+    if (loss == ClipLoss::Clip) {
+      EXPECT_GE(r.accuracy, 0.4) << "chance is " << 1.0 / kColours;
+    }
   }
 }
 

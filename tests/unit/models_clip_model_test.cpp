@@ -116,7 +116,7 @@ TEST(Clip, FmnistPresetEncodesBothSides) {
   model->reset_parameters(at::make_generator<at::CPUGeneratorImpl>(1));
   model->eval();
   torch::NoGradGuard no_grad;
-  auto images = model->encode_image(torch::rand({3, 3, 64, 64}));
+  auto images = model->encode_image(torch::rand({3, 3, 64, 64}) * 2 - 1);
   auto ids = torch::randint(3, 3000, {3, 40}, at::kLong);
   ids.select(1, 0).fill_(0);
   auto texts = model->encode_text(ids);
@@ -138,7 +138,7 @@ TEST(Clip, ModelFilesCarryTheirConfigAndRoundTrip) {
   Clip loaded = load_clip(dir / "clip.safetensors");
   EXPECT_EQ(loaded->config().to_json(), config.to_json());
   torch::NoGradGuard no_grad;
-  auto images = torch::rand({2, 3, 32, 32});
+  auto images = torch::rand({2, 3, 32, 32}) * 2 - 1;
   auto ids = torch::tensor({0, 5, 6, 2, 0, 7, 2, 1}, at::kLong).view({2, 4});
   EXPECT_TRUE(model->encode_image(images).equal(loaded->encode_image(images)));
   EXPECT_TRUE(model->encode_text(ids).equal(loaded->encode_text(ids)));
@@ -183,19 +183,19 @@ TEST(Clip, ConfigJsonNamesTheBadField) {
   EXPECT_THROW(ClipConfig::from_json(loss), InputError);
 }
 
-TEST(Clip, ImagesBecomeUnitRangeTensorsOfTheModelSize) {
+TEST(Clip, ImagesBecomeBatchesOfTheModelSizeInMinusOneToOne) {
   Image rgb = make_image(2, 2, 3, 0);
   rgb.at(1, 0)[0] = 255;  // top-right red
   Image grey = make_image(2, 2, 1, 51);
-  auto t = images_to_tensor({rgb, grey}, 2);
+  auto t = resize_to_batch({rgb, grey}, 2);
   EXPECT_EQ(t.sizes(), (std::vector<int64_t>{2, 3, 2, 2}));
   EXPECT_FLOAT_EQ(t[0][0][0][1].item<float>(), 1.0f);
-  EXPECT_FLOAT_EQ(t[0][1][0][1].item<float>(), 0.0f);
-  EXPECT_TRUE(torch::allclose(t[1], torch::full({3, 2, 2}, 0.2f)));
+  EXPECT_FLOAT_EQ(t[0][1][0][1].item<float>(), -1.0f);
+  EXPECT_TRUE(torch::allclose(t[1], torch::full({3, 2, 2}, 51 / 127.5f - 1)));
   Image big = make_image(40, 20, 3, 128);
-  auto r = images_to_tensor({big}, 8);
+  auto r = resize_to_batch({big}, 8);
   EXPECT_EQ(r.sizes(), (std::vector<int64_t>{1, 3, 8, 8}));
-  EXPECT_NEAR(r.mean().item<double>(), 128 / 255.0, 1e-3);
+  EXPECT_NEAR(r.mean().item<double>(), 128 / 127.5 - 1, 1e-3);
 }
 
 }  // namespace
