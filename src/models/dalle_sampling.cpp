@@ -111,6 +111,7 @@ SampleResult sample_codes(Dalle& model, const at::Tensor& text, const SamplePara
   std::vector<int64_t> rows(size_t(p.n), 0);
   if (guided) rows.insert(rows.end(), size_t(p.n), 1);
   auto row_index = at::tensor(rows, at::kLong);
+  auto candidate_index = at::arange(p.n, at::kLong).repeat({P});  // the candidate each decoding row belongs to
 
   auto codes = at::zeros({p.n, N}, at::kLong);
   auto prefix = model->embed_text(captions);
@@ -136,7 +137,7 @@ SampleResult sample_codes(Dalle& model, const at::Tensor& text, const SamplePara
   for (int64_t s = K; s < N; ++s) {
     if (!p.use_cache) {
       auto x = prefix.index_select(0, row_index);
-      if (s > 0) x = at::cat({x, model->embed_image(codes.narrow(1, 0, s).index_select(0, row_index % p.n), 0)}, 1);
+      if (s > 0) x = at::cat({x, model->embed_image(codes.narrow(1, 0, s).index_select(0, candidate_index), 0)}, 1);
       logits = model->image_logits(model->transform(x, keep).select(1, -1));
     }
     auto scores = logits;

@@ -8,15 +8,15 @@ namespace couture {
 
 KVCache KVCache::allocate(int64_t batch, int64_t heads, int64_t capacity, int64_t dim_head, at::ScalarType dtype) {
   auto options = at::TensorOptions().dtype(dtype);
-  return {at::empty({batch, heads, capacity, dim_head}, options), at::empty({batch, heads, capacity, dim_head}, options),
+  return {at::empty({batch, heads, dim_head, capacity}, options), at::empty({batch, heads, capacity, dim_head}, options),
           0};
 }
 
 KVCache KVCache::gather_rows(const std::vector<int64_t>& rows, int64_t capacity) const {
   COUTURE_CHECK(capacity >= length, "KV cache: capacity ", capacity, " is below the ", length, " positions held");
-  KVCache out = allocate(int64_t(rows.size()), k.size(1), capacity, k.size(3), k.scalar_type());
+  KVCache out = allocate(int64_t(rows.size()), v.size(1), capacity, v.size(3), v.scalar_type());
   for (size_t i = 0; i < rows.size(); ++i) {
-    out.k[int64_t(i)].narrow(1, 0, length).copy_(k[rows[i]].narrow(1, 0, length));
+    out.k[int64_t(i)].narrow(2, 0, length).copy_(k[rows[i]].narrow(2, 0, length));
     out.v[int64_t(i)].narrow(1, 0, length).copy_(v[rows[i]].narrow(1, 0, length));
   }
   out.length = length;
@@ -44,19 +44,20 @@ at::Tensor CausalSelfAttentionImpl::forward(const at::Tensor& x, const at::Tenso
   auto qkv = dense(x, to_qkv->weight).view({B, n, 3, H, D}).permute({2, 0, 3, 1, 4});  // [3, B, H, n, D]
   auto q = qkv[0], k = qkv[1], v = qkv[2];
   int64_t p = 0;
+  auto kt = k.transpose(-2, -1);  // [B, H, D, n]
   if (cache) {
     p = cache->length;
     COUTURE_CHECK(p + n <= cache->capacity(), "KV cache: ", p + n, " positions exceed its capacity ",
                   cache->capacity());
-    cache->k.narrow(2, p, n).copy_(k);
+    cache->k.narrow(3, p, n).copy_(kt);
     cache->v.narrow(2, p, n).copy_(v);
     cache->length = p + n;
-    k = cache->k.narrow(2, 0, p + n);
+    kt = cache->k.narrow(3, 0, p + n);
     v = cache->v.narrow(2, 0, p + n);
   }
   const int64_t L = p + n;
   // Scores in the weights' dtype (bf16 GEMMs accumulate in fp32), masking and softmax in fp32.
-  auto scores = at::matmul(q * (1.0 / std::sqrt(double(D))), k.transpose(-2, -1)).to(at::kFloat);  // [B, H, n, L]
+  auto scores = at::matmul(q * (1.0 / std::sqrt(double(D))), kt).to(at::kFloat);  // [B, H, n, L]
   const float masked = -std::numeric_limits<float>::max();
   if (key_keep.defined()) {
     COUTURE_CHECK(key_keep.size(0) == B && key_keep.size(1) >= L, "attention: key mask of shape ",

@@ -13,7 +13,9 @@
 
 namespace couture {
 
-// Keys and values of the positions seen so far, [B, H, capacity, D] each, written in place as tokens arrive.
+// Keys and values of the positions seen so far, written in place as tokens arrive: k transposed [B, H, D, capacity]
+// (a prefix of it is a plain strided matrix for the bf16 GEMM; [.., capacity, D] slices take a slow path there),
+// v [B, H, capacity, D].
 struct KVCache {
   at::Tensor k, v;
   int64_t length = 0;  // positions filled
@@ -22,7 +24,7 @@ struct KVCache {
   // A cache of `capacity` whose row i is a copy of this cache's row rows[i] (one caption prefix shared by many
   // candidates, computed once).
   KVCache gather_rows(const std::vector<int64_t>& rows, int64_t capacity) const;
-  int64_t capacity() const { return k.defined() ? k.size(2) : 0; }
+  int64_t capacity() const { return v.defined() ? v.size(2) : 0; }
 };
 
 // x @ weight^T (+ bias). The product runs in weight's dtype: bf16 weights take oneDNN's bf16 GEMM here, several

@@ -1,0 +1,287 @@
+// DALL-E sampling and training speed on this machine: the `kodalle` preset with random weights, 16 candidates x
+// 256 codes, with and without the KV cache, fp32 and bf16 weights; training forward + backward at batch 4, fp32
+// and bf16 autocast. Each case runs in a child process of this binary so its peak memory (VmHWM) is its own.
+// Full no-cache runs take hours in fp32: those cases time single steps at a few lengths and sum the piecewise
+// linear interpolation over all 256 steps (marked "extrapolated").
+#include <ATen/autocast_mode.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "io/safetensors.h"
+#include "models/dalle.h"
+#include "models/dalle_sampling.h"
+#include "nn/tensor_io.h"
+#include "nn/threads.h"
+
+using namespace couture;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+struct Options {
+  std::string preset = "kodalle", json_path, child_case, dump_path;
+  int64_t candidates = 16;
+  int reps = 3;
+  bool quick = false;
+};
+
+struct Case {
+  std::string name, what;
+  bool slow;  // skipped by --quick
+};
+
+const std::vector<Case> kCases = {
+    {"sample_bf16_cache", "sample, bf16 weights, KV cache", false},
+    {"sample_fp32_cache", "sample, fp32, KV cache", false},
+    {"sample_bf16_nocache", "sample, bf16, no cache (full forward per step)", false},
+    {"sample_fp32_nocache", "sample, fp32, no cache", true},
+    {"sample_fp32_nocache_n1", "sample ONE candidate, fp32, no cache (the original's way)", false},
+    {"train_fp32", "train fwd+bwd, batch 4, fp32", true},
+    {"train_bf16_autocast", "train fwd+bwd, batch 4, bf16 autocast", true},
+};
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return -1;
+}
+
+std::string cpu_model() {
+  std::ifstream info("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(info, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+// Same random weights in every case (one seed), built directly in the weights' dtype.
+Dalle make_model(const Options& o, at::ScalarType dtype) {
+  torch::manual_seed(0);
+  return Dalle(DalleConfig::preset(o.preset), dtype);
+}
+
+at::Tensor random_caption(const DalleConfig& c, int64_t batch) {
+  torch::manual_seed(1);
+  return at::randint(c.num_text_tokens, {batch, c.text_seq_len}, at::kLong);
+}
+
+json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t candidates) {
+  Dalle model = make_model(o, dtype);
+  const auto& c = model->config();
+  auto caption = random_caption(c, 1);
+  SampleParams params;
+  params.n = candidates;
+  params.seed = 42;
+  params.use_cache = cache;
+  const int64_t N = c.image_seq_len();
+  json out;
+  if (cache) {
+    std::vector<double> times;
+    SampleResult result;
+    for (int r = 0; r < o.reps; ++r) {
+      const double start = now();
+      result = sample_codes(model, caption, params);
+      times.push_back(now() - start);
+    }
+    out["seconds"] = median(times);
+    out["reps"] = o.reps;
+    if (!o.dump_path.empty()) {
+      torch::NoGradGuard no_grad;
+      auto first = stepwise_image_logits(model, caption, result.codes.narrow(0, 0, 1), true).select(1, 0);
+      save_tensors(o.dump_path, {{"codes", result.codes}, {"first_logits", first.contiguous()}});
+    }
+  } else {
+    // One full forward over the prefix and s codes per step; time a few s and interpolate.
+    torch::NoGradGuard no_grad;
+    model->eval();
+    auto prefix = model->embed_text(caption).expand({candidates, -1, -1});
+    auto codes = at::randint(c.num_image_tokens, {candidates, N}, at::kLong);
+    const std::vector<int64_t> at_steps = {0, N / 4, N / 2, 3 * N / 4, N - 1};
+    std::vector<double> step_seconds;
+    model->image_logits(model->transform(prefix).select(1, -1));  // warm-up
+    for (int64_t s : at_steps) {
+      auto x = s == 0 ? prefix : at::cat({prefix, model->embed_image(codes.narrow(1, 0, s), 0)}, 1);
+      const double start = now();
+      model->image_logits(model->transform(x).select(1, -1));
+      step_seconds.push_back(now() - start);
+    }
+    double total = 0;
+    for (int64_t s = 0; s < N; ++s) {
+      size_t i = 0;
+      while (i + 2 < at_steps.size() && s > at_steps[i + 1]) ++i;
+      const double f = double(s - at_steps[i]) / double(at_steps[i + 1] - at_steps[i]);
+      total += step_seconds[i] + f * (step_seconds[i + 1] - step_seconds[i]);
+    }
+    out["seconds"] = total;
+    out["reps"] = 1;
+    out["extrapolated"] = true;
+    out["step_seconds"] = step_seconds;
+  }
+  out["tokens_per_s"] = double(candidates * N) / out["seconds"].get<double>();
+  out["tokens"] = candidates * N;
+  return out;
+}
+
+json run_training(const Options& o, bool autocast) {
+  Dalle model = make_model(o, at::kFloat);
+  model->train();
+  const auto& c = model->config();
+  const int64_t B = 4;
+  auto text = random_caption(c, B);
+  auto codes = at::randint(c.num_image_tokens, {B, c.image_seq_len()}, at::kLong);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  std::vector<double> times, losses;
+  const int steps = std::max(2, o.reps - 1) + 1;  // the first is a warm-up
+  for (int step = 0; step < steps; ++step) {
+    torch::manual_seed(7);  // same dropout masks in both cases
+    model->zero_grad();
+    const double start = now();
+    at::autocast::set_cpu_enabled(autocast);
+    auto loss = model->loss(text, codes).loss;
+    at::autocast::set_cpu_enabled(false);
+    loss.backward();
+    at::autocast::clear_cache();
+    if (step > 0) times.push_back(now() - start);
+    losses.push_back(loss.item<double>());
+  }
+  json out;
+  out["seconds"] = median(times);
+  out["reps"] = int(times.size());
+  out["tokens"] = B * c.total_seq_len();
+  out["tokens_per_s"] = double(B * c.total_seq_len()) / out["seconds"].get<double>();
+  out["loss"] = losses.back();
+  return out;
+}
+
+json run_child(const Options& o) {
+  json out;
+  if (o.child_case == "sample_bf16_cache") out = run_sampling(o, at::kBFloat16, true, o.candidates);
+  else if (o.child_case == "sample_fp32_cache") out = run_sampling(o, at::kFloat, true, o.candidates);
+  else if (o.child_case == "sample_bf16_nocache") out = run_sampling(o, at::kBFloat16, false, o.candidates);
+  else if (o.child_case == "sample_fp32_nocache") out = run_sampling(o, at::kFloat, false, o.candidates);
+  else if (o.child_case == "sample_fp32_nocache_n1") out = run_sampling(o, at::kFloat, false, 1);
+  else if (o.child_case == "train_fp32") out = run_training(o, false);
+  else if (o.child_case == "train_bf16_autocast") out = run_training(o, true);
+  else throw Error("unknown case '" + o.child_case + "'");
+  out["peak_mb"] = peak_rss_mb();
+  out["threads"] = threads();
+  return out;
+}
+
+json run_in_child(const std::string& self, const Options& o, const Case& c, const std::string& dump) {
+  std::ostringstream cmd;
+  cmd << "'" << self << "' --case " << c.name << " --preset " << o.preset << " --candidates " << o.candidates
+      << " --reps " << o.reps;
+  if (!dump.empty()) cmd << " --dump '" << dump << "'";
+  FILE* pipe = popen(cmd.str().c_str(), "r");
+  if (!pipe) throw Error("cannot start " + cmd.str());
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  const auto at = output.rfind("RESULT ");
+  if (status != 0 || at == std::string::npos) throw Error("case " + c.name + " failed:\n" + output);
+  return json::parse(output.substr(at + 7));
+}
+
+// bf16 against fp32 on the same random weights and seeds: step-0 logits and the sampled codes.
+std::string bf16_quality(const std::string& bf16_dump, const std::string& fp32_dump, json& row) {
+  auto a = SafetensorsFile::open(bf16_dump), b = SafetensorsFile::open(fp32_dump);
+  auto la = load_tensor(a, "first_logits"), lb = load_tensor(b, "first_logits");
+  auto ca = load_tensor(a, "codes"), cb = load_tensor(b, "codes");
+  const double rel = (la - lb).norm().item<double>() / lb.norm().item<double>();
+  const bool argmax_equal = la.argmax(-1).equal(lb.argmax(-1));
+  auto same = ca.eq(cb);
+  const int64_t identical = same.all(1).sum().item<int64_t>();
+  // Codes agree until the first difference, then the sequences go their own ways.
+  const double prefix = same.to(at::kFloat).cumprod(1).sum(1).mean().item<double>();
+  row["logits_rel_err_vs_fp32"] = rel;
+  row["greedy_first_code_equal"] = argmax_equal;
+  row["candidates_equal_to_fp32"] = identical;
+  row["mean_codes_before_divergence"] = prefix;
+  char text[160];
+  std::snprintf(text, sizeof text, "vs fp32: logits rel err %.2g, argmax %s, %lld/%lld equal, first %.0f codes agree",
+                rel, argmax_equal ? "same" : "differs", (long long)identical, (long long)ca.size(0), prefix);
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"DALL-E sampling and training speed (kodalle preset, random weights)"};
+  Options o;
+  app.add_option("--json", o.json_path, "Also write the results as JSON to this file");
+  app.add_option("--preset", o.preset, "Model preset");
+  app.add_option("--candidates", o.candidates, "Candidates per sampling run");
+  app.add_option("--reps", o.reps, "Repetitions per case (median)");
+  app.add_flag("--quick", o.quick, "Skip the slow cases (fp32 no-cache, training)");
+  app.add_option("--case", o.child_case, "Run one case and print its result (used internally)");
+  app.add_option("--dump", o.dump_path, "With --case: save the sampled codes and first logits here");
+  CLI11_PARSE(app, argc, argv);
+  init_torch_threads(0);
+  try {
+    if (!o.child_case.empty()) {
+      std::printf("RESULT %s\n", run_child(o).dump().c_str());
+      return 0;
+    }
+    std::printf("DALL-E bench: preset %s, %lld candidates, %s, %d threads, %d reps (median)\n", o.preset.c_str(),
+                (long long)o.candidates, cpu_model().c_str(), threads(), o.reps);
+    const std::string self = std::filesystem::canonical("/proc/self/exe").string();
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string bf16_dump = (dir / ("dalle_bench_bf16_" + std::to_string(getpid()))).string();
+    const std::string fp32_dump = (dir / ("dalle_bench_fp32_" + std::to_string(getpid()))).string();
+    json results = json::array();
+    std::printf("%-24s %10s %10s %9s %7s  %s\n", "case", "seconds", "tokens/s", "peak MB", "threads", "quality");
+    for (const auto& c : kCases) {
+      if (o.quick && c.slow) continue;
+      const std::string dump = c.name == "sample_bf16_cache"   ? bf16_dump
+                               : c.name == "sample_fp32_cache" ? fp32_dump
+                                                               : "";
+      json row = run_in_child(self, o, c, dump);
+      json head = {{"case", c.name}, {"what", c.what}};
+      head.update(row);
+      row = head;
+      std::string quality = row.value("extrapolated", false) ? "extrapolated from 5 timed steps" : "";
+      if (c.name == "sample_fp32_cache") {
+        quality = bf16_quality(bf16_dump, fp32_dump, results[0]);  // fills the bf16 row
+        std::printf("%-24s %s\n", "  bf16 quality", quality.c_str());
+        quality = "reference for bf16";
+      }
+      if (c.name.rfind("train", 0) == 0) quality = "loss " + std::to_string(row["loss"].get<double>());
+      row["quality"] = quality;
+      std::printf("%-24s %10.2f %10.1f %9.0f %7d  %s\n", c.name.c_str(), row["seconds"].get<double>(),
+                  row["tokens_per_s"].get<double>(), row["peak_mb"].get<double>(), row["threads"].get<int>(),
+                  quality.c_str());
+      std::fflush(stdout);
+      results.push_back(row);
+    }
+    std::filesystem::remove(bf16_dump);
+    std::filesystem::remove(fp32_dump);
+    if (!o.json_path.empty()) {
+      json doc = {{"bench", "models_dalle"}, {"preset", o.preset}, {"cpu", cpu_model()}, {"results", results}};
+      std::ofstream(o.json_path) << doc.dump(2) << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "models_dalle_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
