@@ -1,0 +1,31 @@
+// `couture train vqgan`: taming's VQGAN recipe (L1 + perceptual + hinge PatchGAN with the adaptive weight, Adam
+// betas 0.5/0.9) with codebook care: usage and perplexity logged, dead codes re-initialised from recent encoder
+// outputs, optional k-means initialisation. `--vqvae` drops the perceptual and GAN terms (the original team's
+// VQ-VAE baseline). Writes RUN/vqgan.safetensors (weights + config) at the end.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "train/settings.h"
+
+namespace couture {
+
+struct VQGanTrainOptions {
+  TrainSettings settings;
+  std::string preset = "fmnist";
+  std::optional<std::filesystem::path> config;  // a JSON config instead of the preset
+  bool vqvae = false;
+  // "auto": LPIPS weights at --lpips if given, else a features network at --features if given, else none.
+  std::optional<std::filesystem::path> lpips, features;
+  double perceptual_weight = 1.0;
+  int64_t disc_start = -1;  // -1: a third of the steps
+  double disc_weight = 0.2;
+  double codebook_weight = 1.0;
+  bool kmeans_init = false;
+  int64_t reinit_every = 100;     // dead-code re-initialisation cadence (0: never)
+  double reinit_until = 0.8;      // ... during this fraction of the run
+};
+
+void train_vqgan(const VQGanTrainOptions& options);
+
+}  // namespace couture
