@@ -20,27 +20,40 @@ struct VocabTrainCli {
   couture::VocabTrainOptions train;
 };
 
-// A dataset's S.captions.jsonl: every caption of every record (the full and the short form).
+// A dataset's S.captions.jsonl: every caption of every record (the full and the short form). Bad lines are
+// skipped and counted, the first one named.
 void count_dataset(const fs::path& file, couture::WordCounter& counter) {
   std::ifstream in(file, std::ios::binary);
   COUTURE_CHECK_INPUT(in, "cannot open '", file.string(), "' (is --dataset a prepared dataset folder?)");
   couture::Progress progress("counting words", 0, "records");
-  size_t line_no = 0;
+  size_t line_no = 0, skipped = 0;
+  std::string first_problem;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto record = nlohmann::json::parse(line, nullptr, false);
-    const std::string where = file.string() + " line " + std::to_string(line_no);
-    COUTURE_CHECK_INPUT(!record.is_discarded() && record.is_object(), where, ": not a JSON object");
-    const auto captions = record.find("captions");
-    COUTURE_CHECK_INPUT(captions != record.end() && captions->is_array(), where, ": no 'captions' list");
-    for (const auto& caption : *captions) {
-      COUTURE_CHECK_INPUT(caption.is_string(), where, ": 'captions' holds a ", caption.type_name(), ", not text");
-      counter.add(caption.get_ref<const std::string&>());
+    const auto captions = record.is_object() ? record.find("captions") : record.end();
+    std::string problem;
+    if (record.is_discarded() || !record.is_object()) {
+      problem = "not a JSON object";
+    } else if (captions == record.end() || !captions->is_array()) {
+      problem = "no 'captions' list";
+    } else {
+      for (const auto& caption : *captions) {
+        if (caption.is_string()) counter.add(caption.get_ref<const std::string&>());
+        else problem = "'captions' holds a non-text entry (skipped)";
+      }
+    }
+    if (!problem.empty() && skipped++ == 0) {
+      first_problem = file.string() + " line " + std::to_string(line_no) + ": " + problem;
     }
     progress.advance();
   }
   progress.finish();
+  if (skipped) {
+    couture::log::warn(std::to_string(skipped) + " of " + std::to_string(line_no) +
+                       " lines had problems, first: " + first_problem);
+  }
 }
 
 void count_text_file(const fs::path& file, couture::WordCounter& counter) {
