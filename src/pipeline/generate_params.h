@@ -7,10 +7,26 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace couture {
 
 constexpr int kMaxPromptChars = 200;  // characters (code points), as the studio's counter shows
 constexpr int kMaxCandidates = 64;
+constexpr double kMaxTemperature = 10.0;
+constexpr int kMaxTopK = 1 << 20;
+constexpr double kMaxCondScale = 50.0;
+constexpr size_t kMaxInitCodes = 4096;  // a 64x64 code grid; the generator checks the bundle's own size
+
+// An InputError about one request field: the server answers {"error": what(), "field": field()}.
+class FieldError : public InputError {
+ public:
+  FieldError(std::string field, const std::string& message) : InputError(message), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }  // "" when the whole request is at fault
+
+ private:
+  std::string field_;
+};
 
 struct LoadParams {
   std::filesystem::path model_dir;  // a bundle folder with model.json
@@ -29,14 +45,17 @@ struct GenerateParams {
   std::vector<int64_t> init_codes;  // codes of a design to vary ("variations of this one"); empty: none
   int num_init_codes = 0;           // how many of them are kept (0 with init_codes: the original's 43.75%)
 
-  // Checks ranges; throws couture::InputError naming the field ("n must be 1..64").
+  // Checks ranges; throws FieldError naming the field ("n must be an integer 1..64, got 100").
   void validate() const;
   nlohmann::json to_json() const;
-  // Unknown fields, wrong types and out-of-range values are an InputError naming the field.
+  // Unknown fields, wrong types and out-of-range values are a FieldError naming the field. Absent fields keep
+  // their defaults; the result is validated.
   static GenerateParams from_json(const nlohmann::json& j);
+  // The settings that go into each PNG and reply: everything but the prompt and init codes (their count only).
+  nlohmann::json settings_json() const;
 };
 
-// Counts UTF-8 code points; invalid UTF-8 is an InputError naming `field`.
+// Counts UTF-8 code points; invalid UTF-8 is a FieldError naming `field`.
 size_t utf8_length(const std::string& text, const std::string& field);
 
 }  // namespace couture
