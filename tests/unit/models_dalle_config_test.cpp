@@ -53,6 +53,12 @@ TEST(DalleConfig, OlderSequentialLayoutHasItsKeys) {
   EXPECT_EQ(s.count("transformer.layers.blocks.0.f.net.scale"), 0u);
 }
 
+TEST(DalleConfig, FmnistPresetIsSmall) {
+  Dalle model(DalleConfig::preset("fmnist"));
+  EXPECT_EQ(model->parameter_count(), 5036352);  // 4 blocks of 1,052,672 + embeddings and logits of 825,664
+  EXPECT_EQ(model->config().image_seq_len(), 64);
+}
+
 TEST(DalleConfig, ReadsBothKnownKoDALLELayoutsAsSaved) {
   // KoDALLE's saved hparams: no dim and no VQGAN sizes (they come from the language model and the VQGAN).
   json released = {{"num_text_tokens", 32000}, {"text_seq_len", 64},  {"depth", 16},          {"heads", 8},
