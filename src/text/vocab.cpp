@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <optional>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -46,19 +46,21 @@ void add_unique(std::vector<std::string>& list, const std::string& token) {
   if (std::find(list.begin(), list.end(), token) == list.end()) list.push_back(token);
 }
 
-// The special tokens that exist in the vocabulary are split out of raw text, as transformers does for them.
-void finish(Vocab& vocab) {
-  std::unordered_map<std::string_view, size_t> seen;
+void warn_repeats(const Vocab& vocab) {
+  std::unordered_set<std::string_view> seen;
   size_t repeats = 0;
-  for (size_t id = 0; id < vocab.tokens.size(); ++id) {
-    if (!seen.emplace(vocab.tokens[id], id).second) ++repeats;
-  }
+  for (const auto& token : vocab.tokens) repeats += !seen.insert(token).second;
   if (repeats) {
     log::warn(detail::concat(vocab.source, ": ", repeats, " tokens appear more than once; the last id wins"));
   }
+}
+
+// The special tokens that exist in the vocabulary are split out of raw text, as transformers does for them.
+void add_specials(Vocab& vocab) {
+  const std::unordered_set<std::string_view> tokens(vocab.tokens.begin(), vocab.tokens.end());
   const auto& s = vocab.specials;
   for (const std::string* t : {&s.cls, &s.pad, &s.sep, &s.unk, &s.mask}) {
-    if (!t->empty() && seen.count(*t)) add_unique(vocab.added_tokens, *t);
+    if (!t->empty() && tokens.count(*t)) add_unique(vocab.added_tokens, *t);
   }
   std::erase_if(vocab.added_tokens, [](const std::string& t) { return t.empty(); });
 }
@@ -118,7 +120,8 @@ Vocab parse_vocab_txt(std::string_view content, const std::string& source) {
     vocab.tokens.emplace_back(line);
   }
   COUTURE_CHECK_INPUT(!vocab.tokens.empty(), source, ": the vocabulary is empty");
-  finish(vocab);
+  warn_repeats(vocab);
+  add_specials(vocab);
   return vocab;
 }
 
@@ -184,7 +187,7 @@ Vocab parse_tokenizer_json(std::string_view content, const std::string& source) 
     }
     add_unique(vocab.added_tokens, content_text);
   }
-  finish(vocab);
+  add_specials(vocab);
   return vocab;
 }
 
@@ -200,7 +203,7 @@ void apply_tokenizer_config(Vocab& vocab, std::string_view config_json, const st
   if (auto lower = optional_bool(cfg, "do_lower_case", source)) n.lowercase = *lower;
   if (cfg.contains("strip_accents")) n.strip_accents = optional_bool(cfg, "strip_accents", source).value_or(n.lowercase);
   if (auto cjk = optional_bool(cfg, "tokenize_chinese_chars", source)) n.handle_chinese_chars = *cjk;
-  finish(vocab);
+  add_specials(vocab);
 }
 
 namespace {

@@ -1,12 +1,11 @@
 // Loading vocabularies in the formats users have, and the clear refusals of broken ones.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <functional>
 
 #include "core/atomic_file.h"
+#include "support/temp_dir.h"
 #include "core/error.h"
 #include "text/vocab.h"
 #include "text/wordpiece.h"
@@ -90,8 +89,8 @@ TEST(TextVocab, TokenizerConfigOverridesSettingsAndSpecials) {
 }
 
 TEST(TextVocab, LoadDetectsTheFormatAndReadsTheConfigBeside) {
-  const fs::path dir = fs::temp_directory_path() / ("couture_text_vocab_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const couture::testing::TempDir temp;
+  const fs::path dir = temp.path();
   write_file_atomic(dir / "tokenizer.json", std::string_view(kJson));
   write_file_atomic(dir / "vocab.txt", std::string_view("[CLS]\n[PAD]\n[SEP]\n[UNK]\nabc\n"));
   write_file_atomic(dir / "my_vocab", std::string_view(kJson));  // JSON content without the extension
@@ -101,19 +100,17 @@ TEST(TextVocab, LoadDetectsTheFormatAndReadsTheConfigBeside) {
   write_file_atomic(dir / "tokenizer_config.json", std::string_view(R"({"do_lower_case": true})"));
   EXPECT_TRUE(load_vocab(dir / "vocab.txt").normalizer.lowercase);
   EXPECT_NE(error_of([&] { load_vocab(dir / "missing.txt"); }).find("does not exist"), std::string::npos);
-  fs::remove_all(dir);
 }
 
 TEST(TextVocab, WriteThenLoadGivesTheSameTokenizer) {
-  const fs::path dir = fs::temp_directory_path() / ("couture_text_vocab_w_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const couture::testing::TempDir temp;
+  const fs::path dir = temp.path();
   Vocab v = parse_tokenizer_json(kJson, "t.json");
   write_vocab_txt(dir / "vocab.txt", v);
   const Vocab back = load_vocab(dir / "vocab.txt");
   EXPECT_EQ(back.tokens, v.tokens);
   EXPECT_FALSE(back.normalizer.lowercase);
   EXPECT_TRUE(fs::exists(dir / "tokenizer_config.json"));
-  fs::remove_all(dir);
 }
 
 }  // namespace
