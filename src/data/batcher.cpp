@@ -4,20 +4,10 @@
 #include <random>
 
 #include "core/error.h"
+#include "data/portable_random.h"
 
 namespace couture {
 namespace {
-
-// std::shuffle and the std distributions differ between standard libraries; mt19937_64's output does not.
-uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
-  uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t x;
-  do x = rng();
-  while (x >= limit);
-  return x % n;
-}
-
-double uniform_unit(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
 
 std::mt19937_64 generator(uint64_t seed, int64_t epoch, uint64_t stream) {
   std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), uint32_t(epoch), uint32_t(uint64_t(epoch) >> 32),

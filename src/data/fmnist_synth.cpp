@@ -5,22 +5,13 @@
 #include <random>
 
 #include "core/error.h"
+#include "data/portable_random.h"
 #include "data/stable_hash.h"
 
 namespace couture {
 using json = nlohmann::ordered_json;
 
 namespace {
-
-// mt19937_64's output is the same everywhere; the std distributions are not, so draws are done by hand.
-uint64_t below(std::mt19937_64& rng, uint64_t n) {
-  uint64_t limit = UINT64_MAX - UINT64_MAX % n, x;
-  do x = rng();
-  while (x >= limit);
-  return x % n;
-}
-
-double unit(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
 
 double colour_distance2(const PaletteColour& a, const PaletteColour& b) {
   double dr = a.r - b.r, dg = a.g - b.g, db = a.b - b.b;
@@ -87,19 +78,19 @@ GarmentStyle draw_garment_style(uint64_t seed, const std::string& split, int64_t
   std::mt19937_64 rng(stable_hash(std::to_string(seed) + "/" + split + "/" + std::to_string(index)));
   const auto& palette = fmnist_palette();
   GarmentStyle s;
-  s.colour = int(below(rng, palette.size()));
-  s.print = int(below(rng, fmnist_prints().size()));
+  s.colour = int(uniform_below(rng, palette.size()));
+  s.print = int(uniform_below(rng, fmnist_prints().size()));
   // The sub-colour must stand out from the main colour, or the print would not show.
   s.sub_colour = s.colour;
   for (int tries = 0; tries < 64 && (s.sub_colour == s.colour ||
                                      colour_distance2(palette[size_t(s.sub_colour)], palette[size_t(s.colour)]) < 110.0 * 110.0);
        ++tries)
-    s.sub_colour = int(below(rng, palette.size()));
+    s.sub_colour = int(uniform_below(rng, palette.size()));
   if (s.sub_colour == s.colour) s.sub_colour = s.colour == 0 ? 1 : 0;  // 화이트 / 블랙 stand out from anything
-  s.period = std::max(4.0, size * (0.10 + 0.06 * unit(rng)));
-  s.phase_x = unit(rng) * s.period;
-  s.phase_y = unit(rng) * s.period;
-  s.vertical = below(rng, 2) == 1;
+  s.period = std::max(4.0, size * (0.10 + 0.06 * uniform_unit(rng)));
+  s.phase_x = uniform_unit(rng) * s.period;
+  s.phase_y = uniform_unit(rng) * s.period;
+  s.vertical = uniform_below(rng, 2) == 1;
   return s;
 }
 

@@ -37,12 +37,6 @@ struct FilePlan {
   json notes;  // null, or the parser's notes
 };
 
-std::string lower_ascii(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return s;
-}
-
 std::vector<std::string> list_labels(const fs::path& dir, const fs::path& out_dir) {
   COUTURE_CHECK_INPUT(fs::is_directory(dir), "--labels '", dir.string(), "' is not a folder");
   std::error_code ec;
@@ -68,23 +62,13 @@ FilePlan plan_file(const IngestOptions& o, const std::string& rel) {
   auto skip = [&](const std::string& part, const std::string& reason, const std::string& detail) {
     plan.skipped.push_back(skip_entry(rel, part, reason, detail));
   };
-  std::string bytes;
-  try {
-    bytes = read_file(o.labels_dir / rel);
-  } catch (const std::exception& e) {
-    skip("", kUnreadableLabelFile, e.what());
+  LoadedLabel loaded = load_label(o.labels_dir, rel, {o.keep_unknown_values});
+  plan.label_hash = loaded.hash;
+  if (!loaded.label) {
+    plan.skipped.push_back(std::move(loaded.skip));
     return plan;
   }
-  char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(stable_hash(bytes)));
-  plan.label_hash = hash;
-  kfashion::Label label;
-  try {
-    label = kfashion::parse_label(bytes, {o.keep_unknown_values});
-  } catch (const kfashion::LabelError& e) {
-    skip("", e.reason(), e.detail());
-    return plan;
-  }
+  const kfashion::Label& label = *loaded.label;
   if (!label.notes.empty()) plan.notes = label.notes;
   auto garments = garment_parts(label);
   if (garments.empty()) {
@@ -226,12 +210,8 @@ IngestReport ingest_kfashion(const IngestOptions& o) {
     if (image.is_object())  // the same photo, unchanged
       return ImageFinder::signature(o.images_dir / image.value("path", ""), o.images_dir) == image;
     // The photo was missing or the label unreadable then: redo unless that still holds.
-    try {
-      auto label = kfashion::parse_label(read_file(o.labels_dir / rel), {o.keep_unknown_values});
-      return !finder.find(rel, label).has_value();
-    } catch (const std::exception&) {
-      return true;
-    }
+    LoadedLabel loaded = load_label(o.labels_dir, rel, {o.keep_unknown_values});
+    return !loaded.label || !finder.find(rel, *loaded.label).has_value();
   });
   report.reused_files = int64_t(reused);
   if (reused > 0) log::info("resuming: " + std::to_string(reused) + " files done by an earlier run");

@@ -21,12 +21,6 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-std::string lower_ascii(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  return s;
-}
-
 // A bare file name from label text: no folders, so a label cannot point outside --images.
 std::string file_name_only(std::string s) {
   std::replace(s.begin(), s.end(), '\\', '/');
@@ -70,6 +64,30 @@ std::string rect_text(const Part& part) {
 }
 
 }  // namespace
+
+std::string lower_ascii(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return s;
+}
+
+LoadedLabel load_label(const fs::path& labels_dir, const std::string& rel, const kfashion::ParseOptions& parse) {
+  LoadedLabel out;
+  std::string bytes;
+  try {
+    bytes = read_file(labels_dir / rel);
+  } catch (const std::exception& e) {
+    out.skip = skip_entry(rel, "", kUnreadableLabelFile, e.what());
+    return out;
+  }
+  out.hash = hex(stable_hash(bytes));
+  try {
+    out.label = kfashion::parse_label(bytes, parse);
+  } catch (const kfashion::LabelError& e) {
+    out.skip = skip_entry(rel, "", e.reason(), e.detail());
+  }
+  return out;
+}
 
 std::vector<const Part*> garment_parts(const Label& label) {
   std::vector<const Part*> out;
@@ -153,21 +171,13 @@ FileOutcome make_records(const std::string& rel, const std::vector<SampleSpec>& 
     e["skipped"].push_back(skip_entry(rel, part, reason, detail));
   };
 
-  std::string bytes;
-  try {
-    bytes = read_file(options.labels_dir / rel);
-  } catch (const std::exception& ex) {
-    skip("", kUnreadableLabelFile, ex.what());
+  LoadedLabel loaded = load_label(options.labels_dir, rel, options.parse);
+  e["label_hash"] = loaded.hash;
+  if (!loaded.label) {
+    e["skipped"].push_back(std::move(loaded.skip));
     return out;
   }
-  e["label_hash"] = hex(stable_hash(bytes));
-  Label label;
-  try {
-    label = kfashion::parse_label(bytes, options.parse);
-  } catch (const kfashion::LabelError& ex) {
-    skip("", ex.reason(), ex.detail());
-    return out;
-  }
+  const Label& label = *loaded.label;
 
   auto image_path = finder.find(rel, label);
   e["image"] = ImageFinder::signature(image_path, options.images_dir);

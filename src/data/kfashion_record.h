@@ -67,6 +67,18 @@ struct FileOutcome {
   std::vector<Image> images;     // one per record
 };
 
+// One label file read and parsed: `label` is empty and `skip` holds the skipped.jsonl line when it cannot be used.
+// `hash` (hex) identifies the bytes read, for the journal.
+struct LoadedLabel {
+  std::optional<kfashion::Label> label;
+  std::string hash;
+  nlohmann::ordered_json skip;
+};
+LoadedLabel load_label(const std::filesystem::path& labels_dir, const std::string& label_rel,
+                       const kfashion::ParseOptions& parse);
+
+std::string lower_ascii(std::string text);
+
 // A key naming the planned samples of a file (compared by the journal on a re-run).
 std::string samples_key(const std::vector<SampleSpec>& samples);
 
