@@ -1,0 +1,65 @@
+// Training as an ML engineer runs it: prepare a small Couture-FMNIST, train the perceptual features network, then
+// a tiny VQGAN with it; the run leaves weights, checkpoints, metrics, a loss curve and a sample grid, and a second
+// invocation with more steps resumes where the first stopped.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/run_command.h"
+#include "support/temp_dir.h"
+
+using couture::testing::run_command;
+using couture::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+int count_lines(const fs::path& p) {
+  std::ifstream in(p);
+  int n = 0;
+  for (std::string l; std::getline(in, l);) ++n;
+  return n;
+}
+
+TEST(TrainVqgan, PrepareFeaturesVqganAndResume) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  TempDir dir;
+  const std::string bin = COUTURE_BINARY;
+  auto prep = run_command(bin + " prepare fmnist --limit 40 --size 32 --out " + (dir / "data").string());
+  ASSERT_EQ(prep.status, 0) << prep.output;
+
+  auto feat = run_command(bin + " train features --dataset " + (dir / "data").string() + " --out " +
+                          (dir / "feat").string() + " --steps 3 --batch 8 --validate-every 0");
+  ASSERT_EQ(feat.status, 0) << feat.output;
+  ASSERT_TRUE(fs::exists(dir / "feat/features.safetensors"));
+
+  std::ofstream(dir / "tiny.json") << R"({"resolution": 32, "ch": 32, "ch_mult": [1, 1], "num_res_blocks": 1,
+      "attn_resolutions": [], "z_channels": 8, "embed_dim": 8, "n_embed": 16})";
+  const std::string train = bin + " train vqgan --dataset " + (dir / "data").string() + " --out " +
+                            (dir / "vq").string() + " --config " + (dir / "tiny.json").string() + " --features " +
+                            (dir / "feat").string() +
+                            " --batch 4 --checkpoint-every 2 --log-every 1 --disc-start 2 --reinit-every 2";
+  auto first = run_command(train + " --steps 4");
+  ASSERT_EQ(first.status, 0) << first.output;
+  for (const char* f : {"vqgan.safetensors", "loss.png", "samples.png", "metrics.jsonl", "run.json",
+                        "checkpoints/step-000000004/model.safetensors",
+                        "checkpoints/step-000000004/discriminator.optimizer.safetensors"})
+    EXPECT_TRUE(fs::exists(dir / "vq" / f)) << f;
+  EXPECT_NE(first.output.find("perceptual loss: features:"), std::string::npos) << first.output;
+
+  auto again = run_command(train + " --steps 6");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("resuming from step 4"), std::string::npos) << again.output;
+  // one line per step plus one validation line per run end
+  EXPECT_EQ(count_lines(dir / "vq/metrics.jsonl"), 6 + 2);
+
+  auto inspect = run_command(bin + " inspect " + (dir / "vq/vqgan.safetensors").string());
+  EXPECT_NE(inspect.output.find("quantize.embedding.weight"), std::string::npos) << inspect.output;
+
+  auto mismatch = run_command(bin + " train vqgan --dataset " + (dir / "data").string() + " --out " +
+                              (dir / "vq2").string() + " --preset fmnist --steps 1");
+  EXPECT_EQ(mismatch.status, 1);
+  EXPECT_NE(mismatch.output.find("prepare it with --size 64"), std::string::npos) << mismatch.output;
+}
+
+}  // namespace
