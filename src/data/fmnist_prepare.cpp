@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -35,9 +36,29 @@ void write_quick(const fs::path& path, const std::string& bytes) {
   fs::rename(tmp, path);
 }
 
+std::string file_stem(const std::string& split, int64_t index) {
+  char stem[64];
+  std::snprintf(stem, sizeof stem, "fmnist-%s-%05lld", split.c_str(), static_cast<long long>(index));
+  return stem;
+}
+
+// Garments of an earlier run with a larger --limit would otherwise be ingested too.
+void remove_unchosen(const fs::path& labels, const fs::path& images, const std::string& split,
+                     const std::vector<int64_t>& chosen) {
+  std::set<std::string> wanted;
+  for (int64_t i : chosen) wanted.insert(file_stem(split, i));
+  for (const auto& entry : fs::directory_iterator(labels)) {
+    std::string stem = entry.path().stem().string();
+    if (wanted.count(stem)) continue;
+    fs::remove(entry.path());
+    fs::remove(images / (stem + ".png"));
+  }
+}
+
 void prepare_source(const FmnistOptions& o, int threads, FmnistReport& report) {
   fs::path source = o.out_dir / "source";
-  json settings = {{"synth_version", kSynthVersion}, {"size", o.size}, {"limit", o.limit}, {"seed", o.seed}};
+  // A garment's drawing depends on these alone; --limit only chooses which garments are there.
+  json settings = {{"synth_version", kSynthVersion}, {"size", o.size}, {"seed", o.seed}};
   fs::path settings_path = source / "fmnist.json";
   if (fs::exists(settings_path)) {
     json old = json::parse(read_file(settings_path), nullptr, false);
@@ -59,13 +80,13 @@ void prepare_source(const FmnistOptions& o, int threads, FmnistReport& report) {
     fs::path labels = source / "labels" / split, images = source / "images" / split;
     fs::create_directories(labels);
     fs::create_directories(images);
+    remove_unchosen(labels, images, split, chosen);
     Progress progress("drawing " + split + " garments", int64_t(chosen.size()), "images");
     std::vector<char> reused(chosen.size(), 0);
     parallel_for(chosen.size(), threads, [&](size_t j) {
       int64_t i = chosen[j];
-      char stem[64];
-      std::snprintf(stem, sizeof stem, "fmnist-%s-%05lld", split.c_str(), static_cast<long long>(i));
-      fs::path label_path = labels / (std::string(stem) + ".json");
+      std::string stem = file_stem(split, i);
+      fs::path label_path = labels / (stem + ".json");
       if (fs::exists(label_path)) {  // written after its image: both are complete
         reused[j] = 1;
         progress.advance();
@@ -74,7 +95,7 @@ void prepare_source(const FmnistOptions& o, int threads, FmnistReport& report) {
       const GarmentClass& garment = *fmnist_garment_class(data.labels[size_t(i)]);
       GarmentStyle style = draw_garment_style(o.seed, split, i, o.size);
       SynthGarment g = colourise(data.image(i), data.rows, data.cols, o.size, style);
-      std::string image_file = std::string(stem) + ".png";
+      std::string image_file = stem + ".png";
       write_quick(images / image_file, encode_png(g.image));
       write_quick(label_path, fmnist_label(garment, style, g.box, o.size, image_file, split, i).dump(1) + "\n");
       progress.advance();

@@ -1,7 +1,8 @@
 // `couture prepare fmnist`: Couture-FMNIST. Fashion-MNIST's garments are colourised (data/fmnist_synth.h) and
 // written as real K-Fashion label files + PNG photos under DATASET/source/{labels,images}/{train,test}/, then
 // ingested by the same code as `couture prepare kfashion` (split by folder, so Fashion-MNIST's own train/test
-// split is kept). Ends with DATASET/samples.png, a grid of training crops.
+// split is kept). Ends with DATASET/samples.png, a grid of training crops. A re-run draws only what is missing,
+// also when --limit grows (a smaller --limit removes the garments it no longer chooses).
 #pragma once
 #include <cstdint>
 #include <filesystem>
