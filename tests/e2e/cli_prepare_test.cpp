@@ -82,6 +82,12 @@ TEST(CliPrepare, FmnistSubsetBecomesADatasetAndAReRunResumes) {
   EXPECT_NE(again.output.find("train 0 drawn + 200 reused"), std::string::npos) << again.output;
   EXPECT_EQ(row_value(again.output, "reused from an earlier run"), 400) << again.output;
   EXPECT_EQ(row_value(again.output, "processed in this run"), 0) << again.output;
+
+  // A smaller --limit keeps the drawings and leaves out the garments no longer chosen.
+  auto fewer = run_command(couture_cmd("prepare fmnist --out " + out.string() + " --limit 50 --size 32 --seed 3"));
+  ASSERT_EQ(fewer.status, 0) << fewer.output;
+  EXPECT_NE(fewer.output.find("train 0 drawn + 50 reused"), std::string::npos) << fewer.output;
+  EXPECT_NE(fewer.output.find("(train 50, test 50)"), std::string::npos) << fewer.output;
 }
 
 TEST(CliPrepare, KFashionKeepsTheGoodRecordsAndReportsEachBadOne) {
