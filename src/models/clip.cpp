@@ -33,16 +33,14 @@ const char* clip_loss_name(ClipLoss loss) { return loss == ClipLoss::Clip ? "cli
 ClipConfig ClipConfig::from_preset(const std::string& name) {
   ClipConfig c;
   c.preset = name;
-  if (name == "kodalle") {
-    c.text.pooler = true;
-    return c;
-  }
+  if (name == "kodalle") return c;
   if (name == "fmnist") {
     // Sized so that `couture train clip --preset fmnist` fits in 20 minutes on 2 CPU cores (docs/clip.md).
     c.image.width_multiplier = 0.5;
     c.image.depth_multiplier = 0.5;
     c.image.drop_path_rate = 0.1;
     c.image_size = 64;
+    c.text.pooler = false;  // unused by the loss; only kept in kodalle for KoCLIP's key set
     c.text.hidden = 256;
     c.text.layers = 2;
     c.text.heads = 4;

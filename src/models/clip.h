@@ -37,7 +37,7 @@ const char* clip_loss_name(ClipLoss loss);
 struct ClipConfig {
   std::string preset = "kodalle";
   EfficientNetConfig image;              // B0
-  RobertaConfig text;                    // klue/roberta-base (with pooler, as KoCLIP's checkpoints)
+  RobertaConfig text{.pooler = true};    // klue/roberta-base with its pooler, as KoCLIP's checkpoints hold
   int64_t image_size = 224;
   int64_t projection_dim = 512;
   int64_t max_text_tokens = 128;         // KoCLIP tokenised with max_length 128
