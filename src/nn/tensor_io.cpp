@@ -79,6 +79,12 @@ void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors
   write_safetensors(path, views, metadata);
 }
 
+int64_t parameter_count(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters(true)) n += p.numel();
+  return n;
+}
+
 NamedTensors state_dict(const torch::nn::Module& module) {
   NamedTensors out;
   for (const auto& p : module.named_parameters(true)) out.emplace_back(p.key(), p.value());

@@ -31,6 +31,9 @@ NamedTensors cpu_contiguous(const NamedTensors& tensors);
 void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors,
                   const std::map<std::string, std::string>& metadata = {});
 
+// Number of parameters (all, trainable or not), as PyTorch's sum(p.numel() for p in m.parameters()).
+int64_t parameter_count(const torch::nn::Module& module);
+
 // Parameters and buffers by their PyTorch names.
 NamedTensors state_dict(const torch::nn::Module& module);
 

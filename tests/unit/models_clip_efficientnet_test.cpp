@@ -9,12 +9,6 @@
 namespace couture {
 namespace {
 
-int64_t parameter_count(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
-
 std::map<std::string, std::vector<int64_t>> shapes(const torch::nn::Module& m) {
   std::map<std::string, std::vector<int64_t>> out;
   for (const auto& [name, t] : state_dict(m)) out[name] = t.sizes().vec();

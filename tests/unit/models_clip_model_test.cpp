@@ -15,12 +15,6 @@
 namespace couture {
 namespace {
 
-int64_t parameter_count(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
-
 // Small enough for a unit test, same structure as the presets.
 ClipConfig tiny(ClipLoss loss = ClipLoss::Clip) {
   ClipConfig c = ClipConfig::from_preset("fmnist");

@@ -12,12 +12,6 @@
 namespace couture {
 namespace {
 
-int64_t parameter_count(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
-
 RobertaConfig tiny() {
   RobertaConfig c;
   c.vocab_size = 50;
