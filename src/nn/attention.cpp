@@ -1,10 +1,100 @@
 #include "nn/attention.h"
 
+#include <cstring>
 #include <limits>
 
 #include "core/error.h"
 
 namespace couture {
+
+namespace {
+
+// One decoding step reads every cached key and value once. ATen's batched GEMM treats that as B x H tiny matrix
+// products and copies the cache slices first (about 10x the memory traffic), so the step's two products are
+// written out here: plain loops the compiler vectorises, cloned for AVX-512 / AVX2 and picked at load time.
+inline float load(float x) { return x; }
+inline float load(uint16_t bf16) {  // bf16 is the top half of an fp32
+  const uint32_t bits = uint32_t(bf16) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// scores[l] = sum_d q[d] k[d][l] for l < L; k rows are `stride` apart (keys are cached transposed).
+template <class T>
+[[gnu::always_inline]] inline void key_scores(const float* q, const T* k, int64_t stride, int64_t D, int64_t L,
+                                              float* scores) {
+  for (int64_t l = 0; l < L; ++l) scores[l] = 0;
+  for (int64_t d = 0; d < D; ++d) {
+    const float qd = q[d];
+    const T* row = k + d * stride;
+    for (int64_t l = 0; l < L; ++l) scores[l] += qd * load(row[l]);
+  }
+}
+
+// out[d] = sum_l p[l] v[l][d] for l < L.
+template <class T>
+[[gnu::always_inline]] inline void weighted_values(const float* p, const T* v, int64_t D, int64_t L, float* out) {
+  for (int64_t d = 0; d < D; ++d) out[d] = 0;
+  for (int64_t l = 0; l < L; ++l) {
+    const float pl = p[l];
+    const T* row = v + l * D;
+    for (int64_t d = 0; d < D; ++d) out[d] += pl * load(row[d]);
+  }
+}
+
+#define COUTURE_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+COUTURE_CLONES void key_scores_f32(const float* q, const float* k, int64_t s, int64_t D, int64_t L, float* out) {
+  key_scores(q, k, s, D, L, out);
+}
+COUTURE_CLONES void key_scores_bf16(const float* q, const uint16_t* k, int64_t s, int64_t D, int64_t L, float* out) {
+  key_scores(q, k, s, D, L, out);
+}
+COUTURE_CLONES void weighted_values_f32(const float* p, const float* v, int64_t D, int64_t L, float* out) {
+  weighted_values(p, v, D, L, out);
+}
+COUTURE_CLONES void weighted_values_bf16(const float* p, const uint16_t* v, int64_t D, int64_t L, float* out) {
+  weighted_values(p, v, D, L, out);
+}
+#undef COUTURE_CLONES
+
+// Attention of one new token per row over the first L cached positions. q [B, H, D] fp32 (already scaled);
+// returns [B, H, D] fp32.
+at::Tensor attend_cached(const at::Tensor& q, const KVCache& cache, int64_t L, const at::Tensor& key_keep) {
+  const int64_t B = q.size(0), H = q.size(1), D = q.size(2), cap = cache.capacity();
+  const bool bf16 = cache.k.scalar_type() == at::kBFloat16;
+  auto scores = at::empty({B, H, L}, at::kFloat);
+  auto run = [&](auto&& per_row) {
+    at::parallel_for(0, B * H, 4, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) per_row(r);
+    });
+  };
+  const float* qp = q.data_ptr<float>();
+  float* sp = scores.data_ptr<float>();
+  run([&](int64_t r) {
+    if (bf16)
+      key_scores_bf16(qp + r * D, reinterpret_cast<const uint16_t*>(cache.k.data_ptr<at::BFloat16>()) + r * D * cap,
+                      cap, D, L, sp + r * L);
+    else
+      key_scores_f32(qp + r * D, cache.k.data_ptr<float>() + r * D * cap, cap, D, L, sp + r * L);
+  });
+  if (key_keep.defined())
+    scores.masked_fill_(key_keep.narrow(1, 0, L).logical_not().view({B, 1, L}), -std::numeric_limits<float>::max());
+  auto probs = scores.softmax(-1);
+  auto out = at::empty({B, H, D}, at::kFloat);
+  const float* pp = probs.data_ptr<float>();
+  float* op = out.data_ptr<float>();
+  run([&](int64_t r) {
+    if (bf16)
+      weighted_values_bf16(pp + r * L, reinterpret_cast<const uint16_t*>(cache.v.data_ptr<at::BFloat16>()) + r * cap * D,
+                           D, L, op + r * D);
+    else
+      weighted_values_f32(pp + r * L, cache.v.data_ptr<float>() + r * cap * D, D, L, op + r * D);
+  });
+  return out;
+}
+
+}  // namespace
 
 KVCache KVCache::allocate(int64_t batch, int64_t heads, int64_t capacity, int64_t dim_head, at::ScalarType dtype) {
   auto options = at::TensorOptions().dtype(dtype);
@@ -56,6 +146,13 @@ at::Tensor CausalSelfAttentionImpl::forward(const at::Tensor& x, const at::Tenso
     v = cache->v.narrow(2, 0, p + n);
   }
   const int64_t L = p + n;
+  const auto cache_type = cache ? cache->k.scalar_type() : at::kFloat;
+  if (cache && n == 1 && !at::GradMode::is_enabled() && (cache_type == at::kFloat || cache_type == at::kBFloat16) &&
+      cache->k.is_contiguous() && cache->v.is_contiguous()) {
+    auto qs = (q.to(at::kFloat) * (1.0 / std::sqrt(double(D)))).reshape({B, H, D}).contiguous();
+    auto out = attend_cached(qs, *cache, L, key_keep).view({B, 1, H * D});
+    return out_dropout_->forward(dense(out, out_proj_->weight, out_proj_->bias));
+  }
   // Scores in the weights' dtype (bf16 GEMMs accumulate in fp32), masking and softmax in fp32.
   auto scores = at::matmul(q * (1.0 / std::sqrt(double(D))), kt).to(at::kFloat);  // [B, H, n, L]
   const float masked = -std::numeric_limits<float>::max();
