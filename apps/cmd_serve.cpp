@@ -1,0 +1,108 @@
+// couture serve [--host 127.0.0.1] [--port 8080] [--model DIR] [--queue N] [--keep-results N] [--keep-minutes M]:
+// the web studio and its JSON API (docs/serve.md) on one loaded model bundle. SIGINT and SIGTERM stop it cleanly:
+// no new connections, jobs cancelled, event streams ended, open requests answered.
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "command.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "pipeline/generator.h"
+
+// The server needs Debian's libcpp-httplib linked with its pkg-config flags (which define this macro).
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+#include "pipeline/server.h"
+#define COUTURE_HAS_SERVER 1
+#endif
+
+namespace {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string model = "models/default";
+  size_t queue = 16;
+  size_t keep_results = 32;
+  int keep_minutes = 30;
+};
+
+#ifdef COUTURE_HAS_SERVER
+// Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
+int g_signal_pipe[2] = {-1, -1};
+
+void on_signal(int) {
+  char byte = 1;
+  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+}
+
+void serve(const ServeOptions& o) {
+  couture::ServerOptions options;
+  options.host = o.host;
+  options.port = o.port;
+  options.queue.max_queued = o.queue;
+  options.queue.keep_results = o.keep_results;
+  options.queue.keep_for = std::chrono::minutes(o.keep_minutes);
+
+  auto generator = couture::load_generator({o.model});
+  std::string model_name = generator->describe().value("name", o.model);
+  couture::StudioServer server(std::move(generator), options);
+  server.bind();
+
+  COUTURE_CHECK(::pipe(g_signal_pipe) == 0, "cannot create a pipe for signal handling");
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  action.sa_flags = SA_RESTART;  // the accept loop carries on until stop() closes its socket
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  ::sigaction(SIGINT, &action, &old_int);
+  ::sigaction(SIGTERM, &action, &old_term);
+  std::thread watcher([&] {
+    char byte;
+    while (::read(g_signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    server.stop();
+  });
+
+  if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
+    couture::log::warn("listening on " + o.host + ": anyone who can reach this address can use the studio");
+  std::printf("couture serve: the studio is at %s (model %s); Ctrl+C stops it\n", server.url().c_str(),
+              model_name.c_str());
+  std::fflush(stdout);
+  server.serve();
+
+  on_signal(0);  // wakes the watcher when serve() ended for another reason
+  watcher.join();
+  server.stop();
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  ::close(g_signal_pipe[0]);
+  ::close(g_signal_pipe[1]);
+  std::printf("couture serve: stopped\n");
+}
+#endif
+
+}  // namespace
+
+COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this machine only by default)") {
+  static ServeOptions o;
+  cmd.add_option("--host", o.host, "Address to listen on (127.0.0.1: this machine only)");
+  cmd.add_option("--port", o.port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
+  cmd.add_option("--model", o.model, "Model bundle folder (with model.json)");
+  cmd.add_option("--queue", o.queue, "Jobs that may wait for the model; more are answered 429")
+      ->check(CLI::Range(1, 10000));
+  cmd.add_option("--keep-results", o.keep_results, "Finished jobs whose results stay in memory")
+      ->check(CLI::Range(1, 100000));
+  cmd.add_option("--keep-minutes", o.keep_minutes, "Minutes a finished job's results stay in memory")
+      ->check(CLI::Range(1, 7 * 24 * 60));
+  cmd.callback([] {
+#ifdef COUTURE_HAS_SERVER
+    serve(o);
+#else
+    throw couture::Error("couture serve: this build has no HTTP server (it needs Debian's libcpp-httplib linked)");
+#endif
+  });
+}

@@ -1,0 +1,73 @@
+// Drives the Couture studio in Debian's headless chromium as a designer would: picks a garment, types a prompt,
+// presses Ctrl+Enter, waits for the four best images, and saves a screenshot.
+// Usage: node studio.mjs URL OUT.png   (CHROMIUM overrides /usr/bin/chromium). Exit status 0 only on success.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, out] = process.argv.slice(2);
+if (!url || !out) {
+  console.error('usage: node studio.mjs URL OUT.png');
+  process.exit(2);
+}
+
+const PROMPT = '상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 셔츠이다. ' +
+  '상의에서 프린트에는 스트라이프이다.';
+const profile = mkdtempSync(join(tmpdir(), 'couture-chromium-'));  // a fresh --user-data-dir each run
+const problems = [];
+let context;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+    locale: 'ko-KR',
+    timeout: 60000,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(60000);
+  // Script errors and Content-Security-Policy violations show up here.
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+
+  await page.goto(url);
+  await page.waitForSelector('#pick-색상');
+  // The pickers write the template; the counter counts characters, not bytes.
+  await page.selectOption('#pick-part', '하의');
+  const composed = await page.inputValue('#prompt');
+  if (!composed.includes('하의에서 카테고리는 팬츠이다.') || !composed.includes('하의에서 프린트에는 스트라이프이다.'))
+    throw new Error(`the pickers wrote "${composed}"`);
+  await page.selectOption('#pick-part', '상의');
+  await page.selectOption('#pick-카테고리', '셔츠');
+  await page.selectOption('#pick-색상', '네이비');
+
+  await page.fill('#prompt', '');
+  await page.click('#prompt');
+  await page.keyboard.type(PROMPT);
+  const counter = await page.textContent('#counter');
+  if (counter !== `${[...PROMPT].length}/200`) throw new Error(`the counter shows ${counter} for ${[...PROMPT].length} characters`);
+  await page.keyboard.press('Control+Enter');
+
+  await page.waitForFunction(() => {
+    const images = [...document.querySelectorAll('#results img.result-img')];
+    return images.length === 4 && images.every((img) => img.complete && img.naturalWidth > 0);
+  });
+  await page.waitForSelector('#history li');
+  const status = await page.textContent('#status');
+  const meta = await page.textContent('#result-meta');
+  await page.screenshot({ path: out, fullPage: true });
+  if (problems.length) throw new Error(problems.join('\n'));
+  console.log(`studio: 4 images shown (${status}; ${meta}); screenshot ${out}`);
+} catch (error) {
+  console.error(`studio: ${error.message}`);
+  for (const problem of problems) console.error(problem);
+  process.exitCode = 1;
+} finally {
+  if (context) await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
