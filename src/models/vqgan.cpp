@@ -201,7 +201,7 @@ at::Tensor EncoderImpl::forward(const at::Tensor& x) {
     if (level->downsample) h = level->downsample(h);
   }
   h = mid(h);
-  return conv_out(swish(norm_out(h)));
+  return conv_out(swish(group_norm(norm_out, h)));
 }
 
 DecoderImpl::DecoderImpl(const VQGanConfig& c) {
@@ -232,7 +232,7 @@ at::Tensor DecoderImpl::forward(const at::Tensor& z) {
     h = (*level)->forward_blocks(h);
     if ((*level)->upsample) h = (*level)->upsample(h);
   }
-  return conv_out(swish(norm_out(h)));
+  return conv_out(swish(group_norm(norm_out, h)));
 }
 
 VQModelImpl::VQModelImpl(const VQGanConfig& config) : config_(config) {
