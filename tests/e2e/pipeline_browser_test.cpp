@@ -1,6 +1,6 @@
 // The studio in a real browser: Debian's headless chromium, driven by playwright-core (tests/e2e/browser), opens
 // the page served in-process, types a prompt, presses Ctrl+Enter and waits for four images; the screenshot is
-// saved in the build folder (browser-studio.png). Skipped, saying what to install, without chromium, node or
+// saved in the build folder (browser-studio.png). Then all candidates, the PNG link and a variation. Skipped, saying what to install, without chromium, node or
 // playwright-core.
 #include <gtest/gtest.h>
 
@@ -33,8 +33,8 @@ TEST(PipelineBrowser, StudioShowsFourImagesAfterCtrlEnter) {
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("4 images shown"), std::string::npos);
 
-  // One submission from one Ctrl+Enter, and a real screenshot of the page.
-  EXPECT_EQ(server.server().jobs().stats()["submitted_total"], 1);
+  // One submission from Ctrl+Enter and one for the variation, and a real screenshot of the page.
+  EXPECT_EQ(server.server().jobs().stats()["submitted_total"], 2);
   ASSERT_TRUE(fs::exists(screenshot));
   Image shot = read_image(screenshot);
   EXPECT_EQ(shot.width, 1280);

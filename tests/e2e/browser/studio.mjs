@@ -61,8 +61,25 @@ try {
   const status = await page.textContent('#status');
   const meta = await page.textContent('#result-meta');
   await page.screenshot({ path: out, fullPage: true });
+
+  // Every candidate on demand, a PNG link per card, and "variations of this one" as a second job in the history.
+  const imagesLoaded = (n) => page.waitForFunction((count) => {
+    const images = [...document.querySelectorAll('#results img.result-img')];
+    return images.length === count && images.every((img) => img.complete && img.naturalWidth > 0);
+  }, n);
+  await page.click('#show-all');
+  await imagesLoaded(16);
+  await page.click('#show-all');
+  await imagesLoaded(4);
+  const download = await page.getAttribute('#results .card a[download]', 'href');
+  if (!/\/v1\/jobs\/[0-9a-f]{16}\/images\/0\.png$/.test(download)) throw new Error(`PNG link ${download}`);
+  await page.click('#results .card.best button');
+  await page.waitForFunction(() => document.querySelectorAll('#history li').length === 2);
+  await imagesLoaded(4);
+  const variation = await page.textContent('#result-meta');
+  if (!variation.includes('변형')) throw new Error(`the variation's results say "${variation}"`);
   if (problems.length) throw new Error(problems.join('\n'));
-  console.log(`studio: 4 images shown (${status}; ${meta}); screenshot ${out}`);
+  console.log(`studio: 4 images shown (${status}; ${meta}); all 16 on demand; a variation; screenshot ${out}`);
 } catch (error) {
   console.error(`studio: ${error.message}`);
   for (const problem of problems) console.error(problem);
