@@ -78,17 +78,22 @@ void wait_until(Pred pred) {
   ASSERT_TRUE(pred());
 }
 
-// Sends raw bytes and returns what the server answered before closing (for requests a client library won't make).
-std::string raw_exchange(int port, const std::string& bytes, int read_timeout_s = 10) {
+// A plain TCP connection to the server (-1 on failure), for what a client library would not send.
+int connect_loopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(uint16_t(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+// Sends raw bytes and returns the server's answer.
+std::string raw_exchange(int port, const std::string& bytes, int read_timeout_s = 10) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return "";
   timeval tv{read_timeout_s, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   for (size_t sent = 0; sent < bytes.size();) {
@@ -440,8 +445,9 @@ TEST(PipelineServer, AbuseGets4xxWithAClearMessage) {
   auto get_raw = [&](const std::string& target) {
     return raw_exchange(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   };
-  std::string nested(20000, '[');
-  nested += std::string(20000, ']');
+  std::string nested = std::string(20000, '[') + std::string(20000, ']');
+  std::string hangul;
+  for (int i = 0; i < 10000; ++i) hangul += "옷";
   struct Case {
     std::string name, answer;
   };
@@ -461,11 +467,7 @@ TEST(PipelineServer, AbuseGets4xxWithAClearMessage) {
       {"prompt as object", post_raw(R"({"prompt": {"text": "a"}})")},
       {"null prompt", post_raw(R"({"prompt": null})")},
       {"10000-character prompt", post_raw(json({{"prompt", std::string(10000, 'x')}}).dump())},
-      {"10000 Hangul characters", post_raw(json({{"prompt", [] {
-                                                   std::string s;
-                                                   for (int i = 0; i < 10000; ++i) s += "옷";
-                                                   return s;
-                                                 }()}}).dump())},
+      {"10000 Hangul characters", post_raw(json({{"prompt", hangul}}).dump())},
       {"invalid UTF-8", post_raw("{\"prompt\": \"\xff\xfe\xfd\"}")},
       {"overlong UTF-8", post_raw("{\"prompt\": \"\xc0\xaf\"}")},
       {"escaped lone surrogate", post_raw(R"({"prompt": "\ud800"})")},
@@ -517,12 +519,8 @@ TEST(PipelineServer, SlowClientsDoNotBlockOthers) {
   std::vector<std::string> answers(4);
   for (int k = 0; k < 4; ++k) {
     slow.emplace_back([&, k] {
-      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_port = htons(uint16_t(port));
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+      int fd = connect_loopback(port);
+      if (fd < 0) return;
       // Byte after byte, then silence: the server must drop it after io_timeout.
       std::string head = "POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 40\r\n";
       for (size_t i = 0; i < head.size() && !stop; ++i) {
