@@ -30,7 +30,7 @@ namespace {
 struct Options {
   std::string preset = "kodalle", json_path, child_case, dump_path;
   int64_t candidates = 16;
-  int reps = 3;
+  int reps = 3, threads = 0;
   bool quick = false;
 };
 
@@ -62,6 +62,13 @@ double peak_rss_mb() {
   while (std::getline(status, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   return -1;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
 }
 
 std::string cpu_model() {
@@ -189,7 +196,7 @@ json run_child(const Options& o) {
 json run_in_child(const std::string& self, const Options& o, const Case& c, const std::string& dump) {
   std::ostringstream cmd;
   cmd << "'" << self << "' --case " << c.name << " --preset " << o.preset << " --candidates " << o.candidates
-      << " --reps " << o.reps;
+      << " --reps " << o.reps << " --threads " << o.threads;
   if (!dump.empty()) cmd << " --dump '" << dump << "'";
   FILE* pipe = popen(cmd.str().c_str(), "r");
   if (!pipe) throw Error("cannot start " + cmd.str());
@@ -232,18 +239,20 @@ int main(int argc, char** argv) {
   app.add_option("--preset", o.preset, "Model preset");
   app.add_option("--candidates", o.candidates, "Candidates per sampling run");
   app.add_option("--reps", o.reps, "Repetitions per case (median)");
+  app.add_option("--threads", o.threads, "Intra-op threads (0: one per core)");
   app.add_flag("--quick", o.quick, "Skip the slow cases (fp32 no-cache, training)");
   app.add_option("--case", o.child_case, "Run one case and print its result (used internally)");
   app.add_option("--dump", o.dump_path, "With --case: save the sampled codes and first logits here");
   CLI11_PARSE(app, argc, argv);
-  init_torch_threads(0);
+  init_torch_threads(o.threads);
   try {
     if (!o.child_case.empty()) {
       std::printf("RESULT %s\n", run_child(o).dump().c_str());
       return 0;
     }
-    std::printf("DALL-E bench: preset %s, %lld candidates, %s, %d threads, %d reps (median)\n", o.preset.c_str(),
-                (long long)o.candidates, cpu_model().c_str(), threads(), o.reps);
+    std::printf("DALL-E bench: preset %s, %lld candidates, %s, %d threads, %d reps (median), load average %s\n",
+                o.preset.c_str(), (long long)o.candidates, cpu_model().c_str(), threads(), o.reps,
+                load_average().c_str());
     const std::string self = std::filesystem::canonical("/proc/self/exe").string();
     const auto dir = std::filesystem::temp_directory_path();
     const std::string bf16_dump = (dir / ("dalle_bench_bf16_" + std::to_string(getpid()))).string();
@@ -273,10 +282,13 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       results.push_back(row);
     }
+    std::printf("load average at the end: %s (other work on the machine slows every case, 2 threads most)\n",
+                load_average().c_str());
     std::filesystem::remove(bf16_dump);
     std::filesystem::remove(fp32_dump);
     if (!o.json_path.empty()) {
-      json doc = {{"bench", "models_dalle"}, {"preset", o.preset}, {"cpu", cpu_model()}, {"results", results}};
+      json doc = {{"bench", "models_dalle"}, {"preset", o.preset}, {"cpu", cpu_model()}, {"threads", threads()},
+                  {"load_average_end", load_average()}, {"results", results}};
       std::ofstream(o.json_path) << doc.dump(2) << "\n";
     }
   } catch (const std::exception& e) {

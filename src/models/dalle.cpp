@@ -308,8 +308,8 @@ at::Tensor DalleImpl::key_keep(const at::Tensor& text) {
 
 at::Tensor DalleImpl::feed_forward(Block& b, const at::Tensor& x) {
   auto h = dense(x, b.ff_in->weight, b.ff_in->bias);
-  auto halves = h.chunk(2, -1);  // GEGLU: value, gate
-  auto y = b.ff_dropout->forward(halves[0] * at::gelu(halves[1]));
+  auto halves = h.chunk(2, -1);  // GEGLU: value, gate (gelu is several times faster on a contiguous gate)
+  auto y = b.ff_dropout->forward(halves[0] * at::gelu(halves[1].contiguous()));
   return dense(y, b.ff_out->weight, b.ff_out->bias);
 }
 

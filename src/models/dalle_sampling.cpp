@@ -60,9 +60,15 @@ at::Tensor draw(const at::Tensor& probs, std::vector<at::Generator>& generators)
   return out;
 }
 
-struct EvalScope {  // eval mode and no autograd for the run; the training flag comes back afterwards
-  explicit EvalScope(DalleImpl& m) : model(m), was_training(m.is_training()) { model.eval(); }
-  ~EvalScope() { model.train(was_training); }
+// Eval mode and no autograd for the run; the training flag comes back afterwards. A model already in eval mode is
+// not written to, so several threads may sample from one model at once (each run has its own cache).
+struct EvalScope {
+  explicit EvalScope(DalleImpl& m) : model(m), was_training(m.is_training()) {
+    if (was_training) model.eval();
+  }
+  ~EvalScope() {
+    if (was_training) model.train();
+  }
   DalleImpl& model;
   bool was_training;
   torch::NoGradGuard no_grad;

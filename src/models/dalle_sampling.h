@@ -39,7 +39,8 @@ struct SampleResult {
 };
 
 // text: one caption of text_seq_len ids, [T] or [1, T]. The model runs in its weights' dtype (bf16 after
-// set_weight_dtype) and in eval mode; its training flag is restored afterwards.
+// set_weight_dtype) and in eval mode; its training flag is restored afterwards. Calls on one model in eval mode
+// may run concurrently.
 SampleResult sample_codes(Dalle& model, const at::Tensor& text, const SampleParams& params,
                           const SampleProgress& progress = {});
 

@@ -28,7 +28,7 @@ struct KVCache {
 };
 
 // x @ weight^T (+ bias). The product runs in weight's dtype: bf16 weights take oneDNN's bf16 GEMM here, several
-// times faster than OpenBLAS fp32. The product keeps weight's dtype; adding an fp32 bias promotes it to fp32.
+// times faster than OpenBLAS fp32. The product keeps weight's dtype; with a bias it takes the bias's dtype.
 at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
