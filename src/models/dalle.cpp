@@ -405,6 +405,20 @@ at::Tensor DalleImpl::null_caption(int64_t batch) const {
   return at::full({batch, config_.text_seq_len}, config_.text_pad_id, at::kLong);
 }
 
+void init_text_embeddings(DalleImpl& model, const SafetensorsFile& init) {
+  torch::NoGradGuard no_grad;
+  for (auto* table : {&model.text_emb, &model.text_pos_emb}) {
+    const std::string name = table == &model.text_emb ? "text_emb.weight" : "text_pos_emb.weight";
+    auto& weight = (*table)->weight;
+    auto source = load_tensor(init, name);
+    const bool fits = source.dim() == 2 && source.size(1) == weight.size(1) &&
+                      (table == &model.text_pos_emb ? source.size(0) >= weight.size(0) : source.size(0) == weight.size(0));
+    COUTURE_CHECK_INPUT(fits, "'", init.source(), "': tensor '", name, "' has shape ", source.sizes(),
+                        ", the dalle config needs ", weight.sizes());
+    weight.copy_(source.narrow(0, 0, weight.size(0)));
+  }
+}
+
 Dalle load_dalle(const std::string& weights_path, const std::string& config_path, at::ScalarType weight_dtype) {
   auto file = SafetensorsFile::open(weights_path);
   Dalle model(dalle_config_for(file, config_path), weight_dtype);

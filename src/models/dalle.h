@@ -124,6 +124,10 @@ class DalleImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Dalle);
 
+// Initialises text_emb and text_pos_emb from `couture text import` output (a language model's word and position
+// embeddings): text_emb must match in shape; text_pos_emb may hold more rows than text_pos_len (the first are used).
+void init_text_embeddings(DalleImpl& model, const SafetensorsFile& init);
+
 // Loads a checkpoint by name (full key-set and shape check) into a model built from its config.
 Dalle load_dalle(const std::string& weights_path, const std::string& config_path = "",
                  at::ScalarType weight_dtype = at::kFloat);

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "models/dalle.h"
+#include "io/safetensors.h"
 #include "nn/tensor_io.h"
 #include "support/temp_dir.h"
 
@@ -103,6 +104,23 @@ TEST(DalleConfig, SizesMissingFromTheConfigAreReadFromTheTensors) {
   torch::NoGradGuard no_grad;
   auto text = at::randint(40, {2, 6}, at::kLong), codes = at::randint(20, {2, 9}, at::kLong);
   EXPECT_TRUE(loaded->forward(text, codes).equal(model->forward(text, codes)));
+}
+
+TEST(DalleConfig, TextEmbeddingsStartFromAnImportedLanguageModel) {
+  couture::testing::TempDir dir;
+  Dalle model(tiny(true));
+  auto words = at::randn({40, 32}), positions = at::randn({20, 32});  // more position rows than the model's 12
+  save_tensors(dir / "text.safetensors", {{"text_emb.weight", words}, {"text_pos_emb.weight", positions}});
+  init_text_embeddings(*model, SafetensorsFile::open(dir / "text.safetensors"));
+  EXPECT_TRUE(model->text_emb->weight.equal(words));
+  EXPECT_TRUE(model->text_pos_emb->weight.equal(positions.narrow(0, 0, 12)));
+  save_tensors(dir / "bad.safetensors", {{"text_emb.weight", at::randn({41, 32})}, {"text_pos_emb.weight", positions}});
+  try {
+    init_text_embeddings(*model, SafetensorsFile::open(dir / "bad.safetensors"));
+    FAIL() << "a 41-word table was taken for a 40-word vocabulary";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("text_emb.weight"), std::string::npos) << e.what();
+  }
 }
 
 TEST(DalleConfig, LoadingTheOtherLayoutNamesTheMissingTensor) {
