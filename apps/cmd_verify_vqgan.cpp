@@ -1,6 +1,7 @@
 // couture verify vqgan: runs a VQGAN on a reference io file (taming's `x` and its outputs `h`, `zq`, `indices`,
 // `dec`; format in ../shared/testdata/README.md) and prints one JSON line with the relative errors
-// ||out - ref|| / ||ref|| and whether the indices match. Exits 1 when a check fails.
+// ||out - ref|| / ||ref|| of h, zq and dec (and of the decoder alone, run on the reference zq) and whether the
+// indices match. Exits 1 when a check fails.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,11 @@ void run(const Options& o) {
     const double err = relative_error(out, load_tensor(io, name), name);
     line[name + "_rel_err"] = err;
     pass = pass && err < o.tolerance;
+  }
+  // The decoder alone, from the reference's own zq (separates decoder error from a different code choice).
+  if (io.find("zq") && io.find("dec")) {
+    auto dec_ref_zq = model->decode(load_tensor(io, "zq").to(dtype));
+    line["dec_from_ref_zq_rel_err"] = relative_error(dec_ref_zq, load_tensor(io, "dec"), "dec");
   }
   if (io.find("indices")) {
     auto ref = load_tensor(io, "indices").to(torch::kLong);
