@@ -1,8 +1,6 @@
 // libFuzzer entry point for the tokenizer: any byte string must encode without a crash, to a well-formed result
-// (the checks of tests/unit/text_tokenizer_fuzz_test.cpp, open-ended). Not built by CMake; with clang:
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Isrc fuzz/text_tokenizer_fuzz.cpp \
-//     src/text/{unicode,bert_pretokenizer,token_table,vocab,wordpiece}.cpp src/core/{log,atomic_file}.cpp \
-//     -lutf8proc -o build/text_tokenizer_fuzz && build/text_tokenizer_fuzz -max_total_time=60
+// (the checks of tests/unit/text_tokenizer_fuzz_test.cpp, open-ended). Built by cmake/fuzz.cmake; run by
+// `make fuzz` (scripts/fuzz) and briefly by `make test`.
 // The first input byte picks max_len; the rest is the text.
 #include <cstdint>
 #include <cstdlib>

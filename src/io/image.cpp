@@ -34,9 +34,51 @@ Image make_image(int width, int height, int channels, uint8_t fill) {
   return img;
 }
 
+namespace {
+
+// stb_image 2.27 (Debian 12) builds a JPEG Huffman table from a DHT segment without checking that its 16 code
+// counts add up to at most 256, writing past its fixed arrays (found by fuzz/io_image_fuzz.cpp; upstream checks
+// since 2.28). Such files are refused before stb sees them. The walk mirrors stb's, which takes fill bytes and
+// garbage before markers: marker segments by their length, anything else byte by byte up to the next marker,
+// bytes past the end read as 0. PNG files never reach stb's JPEG reader.
+void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& source) {
+  if (size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return;
+  auto at = [&](size_t i) -> size_t { return i < size ? data[i] : 0; };
+  size_t i = 0;
+  while (i + 1 < size) {
+    const size_t marker = at(i + 1);
+    if (at(i) != 0xFF || marker == 0xFF) {  // entropy-coded data, or fill bytes before a marker
+      ++i;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {  // stuffed byte, TEM, RSTn, SOI
+      i += 2;
+      continue;
+    }
+    if (marker == 0xD9) return;  // end of image
+    const size_t length = (at(i + 2) << 8) | at(i + 3);
+    if (marker == 0xC4) {
+      size_t table = i + 4;
+      for (int64_t left = int64_t(length) - 2; left > 0 && table < size;) {
+        size_t codes = 0;
+        for (size_t k = 1; k <= 16; ++k) codes += at(table + k);
+        if (codes > 256)
+          throw InputError("'" + source + "': corrupt JPEG (a Huffman table declares " + std::to_string(codes) +
+                           " codes; at most 256 exist)");
+        table += 17 + codes;
+        left -= int64_t(17 + codes);
+      }
+    }
+    i += 2 + length;
+  }
+}
+
+}  // namespace
+
 Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels) {
   COUTURE_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
   COUTURE_CHECK_INPUT(size > 0 && size < size_t(INT32_MAX), "'", source, "': empty or oversized image file");
+  check_jpeg_huffman_tables(data, size, source);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, int(size), &w, &h, &c))
     throw InputError("'" + source + "': not a readable PNG or JPEG image (" + stbi_failure_reason() + ")");
