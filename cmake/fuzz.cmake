@@ -89,9 +89,13 @@ foreach(fuzz_source IN LISTS fuzz_sources)
   list(APPEND fuzz_binaries ${binary})
   # A short run over the committed seeds: new inputs go to the build folder, never into the source tree.
   set(work ${fuzz_dir}/work/${name})
+  set(dict "")
+  if(EXISTS ${CMAKE_SOURCE_DIR}/fuzz/${name}.dict)
+    set(dict "-dict='${CMAKE_SOURCE_DIR}/fuzz/${name}.dict'")
+  endif()
   add_test(NAME ${name}
            COMMAND sh -c "mkdir -p '${work}/corpus' && exec '${binary}' -max_total_time=5 -timeout=10 \
--rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix='${work}/' '${work}/corpus' \
+-rss_limit_mb=2048 -print_final_stats=1 ${dict} -artifact_prefix='${work}/' '${work}/corpus' \
 '${CMAKE_SOURCE_DIR}/fuzz/corpus/${name}'")
   set_tests_properties(${name} PROPERTIES LABELS fuzz TIMEOUT 120)
 endforeach()
