@@ -21,7 +21,8 @@ if(NOT DEFINED COUTURE_FUZZ_WORKS)
   endif()
 endif()
 if(NOT COUTURE_FUZZ_WORKS)
-  message(STATUS "fuzz targets: skipped (${COUTURE_FUZZ_CXX} cannot link -fsanitize=fuzzer; install libclang-rt-14-dev)")
+  message(STATUS "fuzz targets: skipped (${COUTURE_FUZZ_CXX} cannot link -fsanitize=fuzzer; "
+                 "install libclang-rt-14-dev)")
   return()
 endif()
 

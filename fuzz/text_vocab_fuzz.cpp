@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     const couture::WordPieceTokenizer tokenizer(std::move(vocab));
-    for (std::string_view text : {std::string_view("상의에서 색상은 화이트이다. [MASK] abc ##x"), rest.substr(0, 256)}) {
+    const std::string_view fixed = "상의에서 색상은 화이트이다. [MASK] abc ##x";
+    for (std::string_view text : {fixed, rest.substr(0, 256)}) {
       const auto encoding = tokenizer.encode(text, 32);
       require(encoding.ids.size() == 32 && encoding.ids[0] == tokenizer.cls_id());
       for (int32_t id : encoding.ids) require(id >= 0 && size_t(id) < tokenizer.vocab_size());
