@@ -7,6 +7,7 @@
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "nn/tensor_io.h"
+#include "text/wordpiece.h"
 
 namespace couture {
 
@@ -52,7 +53,24 @@ ClipConfig ClipConfig::from_preset(const std::string& name) {
     c.image_std = {0.5, 0.5, 0.5};
     return c;
   }
-  throw InputError("unknown CLIP preset '" + name + "' (expected kodalle or fmnist)");
+  if (name == "tiny") {
+    c.image.width_multiplier = 0.25;
+    c.image.depth_multiplier = 0.25;
+    c.image.drop_path_rate = 0.0;
+    c.image_size = 32;
+    c.text.pooler = false;
+    c.text.hidden = 32;
+    c.text.layers = 1;
+    c.text.heads = 2;
+    c.text.intermediate = 64;
+    c.max_text_tokens = 64;
+    c.text.max_position_embeddings = c.max_text_tokens + c.text.pad_id + 1;
+    c.projection_dim = 32;
+    c.image_mean = {0.5, 0.5, 0.5};
+    c.image_std = {0.5, 0.5, 0.5};
+    return c;
+  }
+  throw InputError("unknown CLIP preset '" + name + "' (expected kodalle, fmnist or tiny)");
 }
 
 void ClipConfig::set_vocab(int64_t vocab_size, int64_t pad_id) {
@@ -213,6 +231,30 @@ at::Tensor clip_loss(const at::Tensor& logits) {
   auto targets = at::arange(logits.size(0), logits.options().dtype(at::kLong));
   auto l = logits.to(at::kFloat);  // the softmax in fp32 whatever the towers ran in
   return (at::cross_entropy_loss(l, targets) + at::cross_entropy_loss(l.t(), targets)) / 2;
+}
+
+TokenBatch tokenize_captions(const WordPieceTokenizer& tokenizer, const std::vector<std::string>& captions,
+                             int64_t max_tokens) {
+  COUTURE_CHECK(max_tokens >= 2, "clip: max_tokens must be at least 2, got ", max_tokens);
+  const int64_t B = int64_t(captions.size());
+  std::vector<int32_t> ids;
+  std::vector<std::vector<int32_t>> rows(captions.size());
+  int64_t longest = 2;
+  for (size_t i = 0; i < captions.size(); ++i) {
+    size_t n = tokenizer.encode_ids(captions[i], size_t(max_tokens), ids);
+    rows[i].assign(ids.begin(), ids.begin() + long(n));
+    longest = std::max(longest, int64_t(n));
+  }
+  auto out = at::full({B, longest}, int64_t(tokenizer.pad_id()), at::kLong);
+  auto mask = at::zeros({B, longest}, at::kLong);
+  auto o = out.accessor<int64_t, 2>();
+  auto m = mask.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < B; ++i)
+    for (size_t t = 0; t < rows[size_t(i)].size(); ++t) {
+      o[i][int64_t(t)] = rows[size_t(i)][t];
+      m[i][int64_t(t)] = 1;
+    }
+  return {out, mask};
 }
 
 at::Tensor resize_to_batch(const std::vector<Image>& images, int64_t size) {

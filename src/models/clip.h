@@ -26,6 +26,7 @@ namespace couture {
 
 struct Image;
 class SafetensorsFile;
+class WordPieceTokenizer;
 
 enum class ClipLoss {
   Clip,     // L2-normalised embeddings, learnable temperature (logit_scale), symmetric cross-entropy
@@ -51,6 +52,7 @@ struct ClipConfig {
   double kodalle_temperature = 0.07;             // the original multiplies the logits by it
 
   // "kodalle": B0 at 224 px + roberta-base, 512-d. "fmnist": small towers at 64 px that train here in minutes.
+  // "tiny": for tests only (32 px, one small text layer); trains a step in milliseconds and learns little.
   static ClipConfig from_preset(const std::string& name);
   // The tokenizer decides these: vocabulary size and pad id (position ids start after it).
   void set_vocab(int64_t vocab_size, int64_t pad_id);
@@ -86,6 +88,14 @@ class ClipImpl : public torch::nn::Module {
   at::Tensor mean_, std_;
 };
 TORCH_MODULE(Clip);
+
+// Captions tokenised for the text tower: [CLS] ... [SEP] truncated to max_tokens, padded only to the longest caption
+// of the batch (the tower is padding-invariant, so shorter batches cost less). ids int64 [B,T], mask int64 [B,T].
+struct TokenBatch {
+  at::Tensor ids, mask;
+};
+TokenBatch tokenize_captions(const WordPieceTokenizer& tokenizer, const std::vector<std::string>& captions,
+                             int64_t max_tokens);
 
 // Symmetric cross-entropy over a square logit matrix whose diagonal holds the matching pairs.
 at::Tensor clip_loss(const at::Tensor& logits);
