@@ -1,0 +1,172 @@
+#include "train/clip_trainer.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "models/clip.h"
+#include "text/wordpiece.h"
+#include "train/sharding.h"
+
+namespace couture {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// Dataset images [B,3,H,W] in [-1,1] at the model's input size (antialiased when shrinking).
+at::Tensor fit_images(const at::Tensor& x, int64_t size) {
+  if (x.size(2) == size && x.size(3) == size) return x;
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{size, size})
+                               .mode(torch::kBilinear)
+                               .align_corners(false)
+                               .antialias(x.size(2) > size));
+}
+
+std::vector<std::string> full_captions(const Dataset& split, int64_t count) {
+  std::vector<std::string> out;
+  out.reserve(size_t(count));
+  for (int64_t i = 0; i < count; ++i) {
+    auto r = split.record(i);
+    COUTURE_CHECK_INPUT(!r.captions.empty() && !r.captions[0].empty(), "dataset '", split.dir().string(), "' ",
+                        split.split(), " record ", i, ": no caption");
+    out.push_back(std::move(r.captions[0]));
+  }
+  return out;
+}
+
+std::vector<std::string> pick(const std::vector<std::string>& all, const std::vector<int64_t>& idx) {
+  std::vector<std::string> out;
+  out.reserve(idx.size());
+  for (int64_t i : idx) out.push_back(all[size_t(i)]);
+  return out;
+}
+
+bool is_projection(const std::string& name) {
+  return name.rfind("image_projection.", 0) == 0 || name.rfind("text_projection.", 0) == 0 || name == "logit_scale";
+}
+
+}  // namespace
+
+ClipTrainDefaults clip_train_defaults(const std::string& preset) {
+  // kodalle: the original's learning rates (4e-5 towers, 5e-5 projections) and batch. fmnist: small towers trained
+  // from scratch in ~15 minutes need a larger rate; 5e-4 is OpenAI CLIP's for its smallest models (docs/clip.md).
+  if (preset == "kodalle") return {20000, 32, 4e-5, 5e-5, 500};
+  if (preset == "fmnist") return {1200, 64, 5e-4, 5e-4, 100};
+  if (preset == "tiny") return {100, 16, 1e-3, 1e-3, 10};
+  throw InputError("unknown CLIP preset '" + preset + "' (expected kodalle, fmnist or tiny)");
+}
+
+void train_clip(const ClipTrainOptions& options) {
+  ClipTrainOptions o = options;
+  auto& s = o.settings;
+  const ClipTrainDefaults d = clip_train_defaults(o.preset);
+  if (s.steps <= 0) s.steps = d.steps;
+  if (s.batch <= 0) s.batch = d.batch;
+  if (s.warmup < 0) s.warmup = d.warmup;
+  if (s.lr <= 0) s.lr = d.lr;
+  if (o.projection_lr <= 0) o.projection_lr = s.lr * d.projection_lr / d.lr;
+  COUTURE_CHECK_INPUT(s.batch >= 2, "train clip: --batch must be at least 2 (the loss contrasts pairs)");
+
+  auto dist = join_distributed_from_env();
+  const bool main_rank = !dist || dist->is_main();
+  const auto device = parse_device(s.device);
+  Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
+  COUTURE_CHECK_INPUT(train.size() >= s.batch, "dataset '", s.dataset.string(), "': ", train.size(),
+                      " training records, fewer than one batch of ", s.batch);
+  WordPieceTokenizer tokenizer = WordPieceTokenizer::load(o.vocab);
+
+  ClipConfig config = ClipConfig::from_preset(o.preset);
+  config.loss = parse_clip_loss(o.loss);
+  config.set_vocab(int64_t(tokenizer.vocab_size()), tokenizer.pad_id());
+  nlohmann::json model_json = {{"config", config.to_json()},      {"vocab", o.vocab.string()},
+                               {"projection_lr", o.projection_lr}, {"weight_decay", o.weight_decay},
+                               {"grad_clip", o.grad_clip},         {"val_records", o.val_records}};
+  write_run_info(s, "train clip", model_json, dist.get());
+
+  const auto train_captions = full_captions(train, train.size());
+  const int64_t n_val = std::min<int64_t>(test.size(), o.val_records);
+  const auto test_captions = full_captions(test, n_val);
+  if (main_rank)
+    log::info("train clip: " + std::to_string(train.size()) + " training pairs, " + std::to_string(n_val) +
+              " validation pairs, preset " + o.preset + ", loss " + o.loss + ", " + std::to_string(s.steps) +
+              " steps of " + std::to_string(s.batch) + ", lr " + std::to_string(s.lr));
+
+  torch::manual_seed(s.seed);
+  Clip model(config);
+  model->reset_parameters(at::detail::createCPUGenerator(s.seed + 29));
+  model->to(device);
+  // Augmentation and stochastic depth draw from the global CPU generator, which checkpoints save and restore.
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+
+  // Four groups: {towers, projections} x {decayed weights, the rest}; each keeps its own peak rate.
+  std::vector<torch::Tensor> groups[2][2];
+  for (const auto& p : model->named_parameters(true))
+    groups[is_projection(p.key())][p.value().dim() >= 2].push_back(p.value());
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  std::vector<double> peak_lr;
+  for (int proj = 0; proj < 2; ++proj)
+    for (int decay = 0; decay < 2; ++decay) {
+      if (groups[proj][decay].empty()) continue;
+      const double lr = proj ? o.projection_lr : s.lr;
+      auto opts = std::make_unique<torch::optim::AdamWOptions>(lr);
+      opts->betas({0.9, 0.98}).eps(1e-6).weight_decay(decay ? o.weight_decay : 0.0);
+      param_groups.emplace_back(groups[proj][decay], std::move(opts));
+      peak_lr.push_back(lr);
+    }
+  torch::optim::AdamW opt(param_groups, torch::optim::AdamWOptions(s.lr).betas({0.9, 0.98}).eps(1e-6));
+  TrainingState state{{{"model", model.ptr().get(), &opt, clip_metadata(config)}}};
+  ShardedSampler sampler(train.size(), s.batch, s.seed, dist ? dist->rank() : 0, dist ? dist->world_size() : 1);
+
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step) {
+    const double factor = warmup_cosine(step - 1, s.warmup, s.steps, 1.0);
+    for (size_t g = 0; g < opt.param_groups().size(); ++g)
+      static_cast<torch::optim::AdamWOptions&>(opt.param_groups()[g].options()).lr(peak_lr[g] * factor);
+    model->train();
+    auto idx = sampler.batch(step);
+    auto images = augment_garments(fit_images(images_to_tensor(train, idx), config.image_size), generator);
+    auto text = tokenize_captions(tokenizer, pick(train_captions, idx), config.max_text_tokens);
+    auto loss = model->loss(model->encode_text(text.ids.to(device), text.mask.to(device)),
+                            model->encode_image(images.to(device)));
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) return Metrics{{"loss", value}};
+    loss.backward();
+    const double norm = apply_gradients(*model, opt, o.grad_clip, dist.get());
+    Metrics m{{"loss", value}, {"grad_norm", norm}, {"lr", peak_lr[0] * factor}};
+    if (model->logit_scale.defined()) m["logit_scale"] = model->logit_scale.exp().item<double>();
+    return m;
+  };
+  hooks.validate = [&](int64_t) {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    double loss = 0;
+    int64_t hits = 0, counted = 0, batches = 0;
+    for (int64_t start = 0; start + 2 <= n_val; start += 100) {
+      std::vector<int64_t> idx;
+      for (int64_t i = start; i < std::min(n_val, start + 100); ++i) idx.push_back(i);
+      auto text = tokenize_captions(tokenizer, pick(test_captions, idx), config.max_text_tokens);
+      auto t = model->encode_text(text.ids.to(device), text.mask.to(device));
+      auto im = model->encode_image(fit_images(images_to_tensor(test, idx), config.image_size).to(device));
+      auto logits = model->logits(t, im).to(at::kFloat).cpu();
+      loss += clip_loss(logits).item<double>();
+      hits += logits.argmax(1).eq(at::arange(logits.size(0), at::kLong)).sum().item<int64_t>();
+      counted += logits.size(0);
+      ++batches;
+    }
+    if (batches == 0) return Metrics{};
+    return Metrics{{"val_loss", loss / double(batches)}, {"val_recall1_t2i", double(hits) / double(counted)}};
+  };
+  run_training_loop(loop_options(s, "train clip", dist), state, hooks);
+  if (main_rank) {
+    model->to(torch::kCPU);
+    save_clip(s.out / "clip.safetensors", *model);
+    write_vocab_txt(s.out / "vocab.txt", tokenizer.vocab());
+    log::info("train clip: wrote " + (s.out / "clip.safetensors").string() + " and " +
+              (s.out / "vocab.txt").string());
+  }
+}
+
+}  // namespace couture

@@ -1,0 +1,35 @@
+// `couture train clip`: KoCLIP's recipe (KoDALLE clip/train_clip.py): symmetric contrastive loss over a batch of
+// (caption, image) pairs, AdamW with weight decay 0.2 and betas 0.9/0.98, eps 1e-6, separate learning rates for the
+// towers and the projections, here with linear warm-up and cosine decay. Captions are each record's full caption
+// (captions[0]); images get geometry-only garment augmentation. Validation on the test split: loss and text->image
+// recall@1 in batches of 100. Writes RUN/clip.safetensors (weights + config) and RUN/vocab.txt at the end.
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "train/settings.h"
+
+namespace couture {
+
+struct ClipTrainOptions {
+  TrainSettings settings;  // steps/batch/lr/warmup <= 0 take the preset's defaults (clip_train_defaults)
+  std::string preset = "fmnist";
+  std::filesystem::path vocab;  // vocab.txt, tokenizer.json or a folder holding one
+  std::string loss = "clip";    // clip | kodalle
+  double projection_lr = 0;     // 0: the preset's ratio to --lr (kodalle 5e-5 / 4e-5; otherwise equal)
+  double weight_decay = 0.2;    // on weights of rank >= 2 only (not biases, norms, embeddings' LayerNorms, scale)
+  double grad_clip = 1.0;       // gradient-norm clipping (0: none)
+  int64_t val_records = 1000;   // test records used by each validation (in batches of 100)
+};
+
+// The defaults of a preset: steps, batch, lr, warm-up (docs/clip.md says why).
+struct ClipTrainDefaults {
+  int64_t steps, batch;
+  double lr, projection_lr;
+  int64_t warmup;
+};
+ClipTrainDefaults clip_train_defaults(const std::string& preset);
+
+void train_clip(const ClipTrainOptions& options);
+
+}  // namespace couture
