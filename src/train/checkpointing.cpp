@@ -62,6 +62,18 @@ void restore_optimizer(torch::nn::Module& module, torch::optim::Optimizer& opt, 
   }
 }
 
+// save_checkpoint writes into .tmp-* and moves a replaced folder to .old-* before removing it; a run killed
+// meanwhile leaves them behind. Only this run writes here, so any found at its start are garbage.
+void remove_stale_temporaries(const std::filesystem::path& checkpoints) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> stale;
+  for (const auto& entry : std::filesystem::directory_iterator(checkpoints, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(".tmp-", 0) == 0 || name.rfind(".old-", 0) == 0) stale.push_back(entry.path());
+  }
+  for (const auto& path : stale) std::filesystem::remove_all(path, ec);
+}
+
 }  // namespace
 
 std::filesystem::path save_training_state(const std::filesystem::path& run_dir, int64_t step,
@@ -77,13 +89,16 @@ std::filesystem::path save_training_state(const std::filesystem::path& run_dir, 
       files.push_back({part.name + ".optimizer.safetensors", views_of(keep.back()), {}});
     }
   }
-  keep.push_back({{"torch_cpu", at::detail::getDefaultCPUGenerator().get_state()}});
+  NamedTensors rng{{"torch_cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+  for (const auto& [name, generator] : state.generators) rng.emplace_back("generator." + name, generator.get_state());
+  keep.push_back(std::move(rng));
   files.push_back({"rng.safetensors", views_of(keep.back()), {}});
   return save_checkpoint(run_dir, step, files, extra, options);
 }
 
 std::optional<nlohmann::json> restore_training_state(const std::filesystem::path& run_dir,
                                                      const TrainingState& state) {
+  remove_stale_temporaries(run_dir / "checkpoints");
   auto ck = load_latest_checkpoint(run_dir);
   if (!ck) return std::nullopt;
   auto file = [&](const std::string& name) -> const SafetensorsFile& {
@@ -95,10 +110,15 @@ std::optional<nlohmann::json> restore_training_state(const std::filesystem::path
     load_state_dict(*part.module, file(part.name + ".safetensors"), part.name);
     if (part.optimizer) restore_optimizer(*part.module, *part.optimizer, file(part.name + ".optimizer.safetensors"));
   }
-  auto rng = load_tensor(file("rng.safetensors"), "torch_cpu").clone();
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(rng);
+  const auto& rng = file("rng.safetensors");
+  auto set_state = [&](at::Generator generator, const std::string& key) {
+    auto saved = load_tensor(rng, key).clone();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(saved);
+  };
+  set_state(at::detail::getDefaultCPUGenerator(), "torch_cpu");
+  for (const auto& [name, generator] : state.generators)
+    if (rng.find("generator." + name)) set_state(generator, "generator." + name);  // absent in older checkpoints
   return ck->state;
 }
 

@@ -1,6 +1,8 @@
 // Saving and restoring everything a training run needs to continue bit-for-bit: named modules (weights and
 // buffers), their Adam/AdamW optimizer states by parameter name, and LibTorch's CPU generator state.
 #pragma once
+#include <ATen/core/Generator.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +29,9 @@ struct TrainingState {
     std::map<std::string, std::string> metadata;  // e.g. {"config": json, "preset": ...} for the weights file
   };
   std::vector<Part> parts;
+  // The run's own generators besides LibTorch's default one (e.g. for dead-code re-initialisation), by name: saved
+  // beside it in rng.safetensors, so that a resumed run draws what an uninterrupted one would.
+  std::vector<std::pair<std::string, at::Generator>> generators = {};
 };
 
 std::filesystem::path save_training_state(const std::filesystem::path& run_dir, int64_t step,
@@ -35,6 +40,7 @@ std::filesystem::path save_training_state(const std::filesystem::path& run_dir, 
 
 // Restores the newest valid checkpoint into `state` (falling back past damaged ones); returns its state.json, or
 // nullopt when the run has none. A checkpoint that does not fit the modules is an error naming the tensor.
+// Temporary folders that a killed run left half-written under RUN/checkpoints are removed first.
 std::optional<nlohmann::json> restore_training_state(const std::filesystem::path& run_dir, const TrainingState& state);
 
 }  // namespace couture

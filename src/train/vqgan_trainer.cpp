@@ -86,11 +86,14 @@ void train_vqgan(const VQGanTrainOptions& o) {
   torch::optim::Adam opt_d(disc->parameters(), torch::optim::AdamOptions(s.lr).betas({0.5, 0.9}));
   auto metadata = vqgan_metadata(config);
   TrainingState state{{{"model", model.ptr().get(), &opt_ae, metadata},
-                       {"discriminator", disc.ptr().get(), &opt_d, {}}}};
+                       {"discriminator", disc.ptr().get(), &opt_d, {}}},
+                      {{"vqgan", generator}}};
   ShardedSampler sampler(train.size(), s.batch, s.seed, dist ? dist->rank() : 0, dist ? dist->world_size() : 1);
 
   // k-means over a few batches of encoder outputs gives every code a region of the data from the start.
-  if (o.kmeans_init && main_rank && !std::filesystem::exists(s.out / "checkpoints")) {
+  // Not when resuming: the checkpoint's codebook replaces it (a checkpoints folder alone may hold only a killed
+  // run's temporary folder).
+  if (o.kmeans_init && main_rank && list_checkpoints(s.out).empty()) {
     torch::NoGradGuard no_grad;
     std::vector<at::Tensor> vectors;
     for (int64_t b = 1; b <= 8; ++b) {
