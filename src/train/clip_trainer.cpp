@@ -51,7 +51,7 @@ bool is_projection(const std::string& name) {
 }  // namespace
 
 ClipTrainDefaults clip_train_defaults(const std::string& preset) {
-  // kodalle: the original's learning rates (4e-5 towers, 5e-5 projections) and batch. fmnist: small towers trained
+  // kodalle: the original's learning rates (4e-5 towers, 5e-5 projections). fmnist: small towers trained
   // from scratch in ~15 minutes need a larger rate; 5e-4 is OpenAI CLIP's for its smallest models (docs/clip.md).
   if (preset == "kodalle") return {20000, 32, 4e-5, 5e-5, 500};
   if (preset == "fmnist") return {1200, 64, 5e-4, 5e-4, 100};
