@@ -128,7 +128,7 @@ class TrainCrash : public ::testing::Test {
   // One thread, so that both runs add up floating-point sums in the same order; passive waiting, since spinning
   // OpenMP threads crawl when the machine is busy.
   std::string train(const fs::path& out, int steps) const {
-    return "OMP_WAIT_POLICY=PASSIVE " + kBinary + " --threads 1 train vqgan --dataset " + (dir_ / "data").string() +
+    return "env OMP_WAIT_POLICY=PASSIVE " + kBinary + " --threads 1 train vqgan --dataset " + (dir_ / "data").string() +
            " --out " + out.string() + " --config " + (dir_ / "tiny.json").string() +
            " --steps " + std::to_string(steps) + " --batch 4 --checkpoint-every 1 --log-every 1 --disc-start 3 --reinit-every 0 --seed 5";
   }
