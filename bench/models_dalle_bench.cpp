@@ -233,13 +233,7 @@ std::string bf16_quality(const std::string& bf16_dump, const std::string& fp32_d
 }  // namespace
 
 int main(int argc, char** argv) {
-  // libgomp reads OMP_WAIT_POLICY when it loads, before main: set it and start again. Its default (threads spin at
-  // every barrier) makes each parallel region wait for a descheduled thread whenever another program holds a
-  // core: 2 threads then ran 10x slower than 1 here; PASSIVE keeps 2 threads at least as fast as 1.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);
-  }
+  couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
   CLI::App app{"DALL-E sampling and training speed (kodalle preset, random weights)"};
   Options o;
   app.add_option("--json", o.json_path, "Also write the results as JSON to this file");
