@@ -11,6 +11,7 @@
 #include "command.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "model_dir.h"
 #include "pipeline/generator.h"
 
 // The server needs Debian's libcpp-httplib linked with its pkg-config flags (which define this macro).
@@ -24,7 +25,7 @@ namespace {
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::string model = "models/default";
+  std::string model;
   size_t queue = 16;
   size_t keep_results = 32;
   int keep_minutes = 30;
@@ -47,8 +48,9 @@ void serve(const ServeOptions& o) {
   options.queue.keep_results = o.keep_results;
   options.queue.keep_for = std::chrono::minutes(o.keep_minutes);
 
-  auto generator = couture::load_generator({o.model});
-  std::string model_name = generator->describe().value("name", o.model);
+  const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
+  auto generator = couture::load_generator({model});
+  std::string model_name = generator->describe().value("name", model);
   couture::StudioServer server(std::move(generator), options);
   server.bind();
 
@@ -91,7 +93,7 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
   static ServeOptions o;
   cmd.add_option("--host", o.host, "Address to listen on (127.0.0.1: this machine only)");
   cmd.add_option("--port", o.port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
-  cmd.add_option("--model", o.model, "Model bundle folder (with model.json)");
+  cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");
   cmd.add_option("--queue", o.queue, "Jobs that may wait for the model; more are answered 429")
       ->check(CLI::Range(1, 10000));
   cmd.add_option("--keep-results", o.keep_results, "Finished jobs whose results stay in memory")

@@ -1,5 +1,6 @@
 #include "nn/tensor_io.h"
 
+#include <cstring>
 #include <set>
 
 #include "core/error.h"
@@ -119,6 +120,21 @@ void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file, con
                         shape_text(v.shape), ", expected ", shape_text(t.sizes()));
     t.copy_(to_tensor(file, v));
   }
+}
+
+Image image_from_tensor(const at::Tensor& chw) {
+  auto hwc = ((chw.detach().cpu().to(torch::kFloat).clamp(-1, 1) + 1) * 127.5)
+                 .round().to(torch::kByte).permute({1, 2, 0}).contiguous();
+  Image img = make_image(int(hwc.size(1)), int(hwc.size(0)), 3);
+  std::memcpy(img.pixels.data(), hwc.data_ptr(), img.pixels.size());
+  return img;
+}
+
+std::vector<Image> images_from_batch(const at::Tensor& bchw) {
+  std::vector<Image> images;
+  images.reserve(size_t(bchw.size(0)));
+  for (int64_t i = 0; i < bchw.size(0); ++i) images.push_back(image_from_tensor(bchw[i]));
+  return images;
 }
 
 }  // namespace couture

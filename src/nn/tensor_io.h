@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/image.h"
 #include "io/safetensors.h"
 
 namespace torch::nn {
@@ -40,5 +41,9 @@ NamedTensors state_dict(const torch::nn::Module& module);
 // Copies every parameter and buffer of `module` from `file`, by name. Refuses missing keys, unexpected keys and
 // shape mismatches with a message naming `what`, the file and the tensor. Dtypes are converted.
 void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file, const std::string& what);
+
+// Pictures from model outputs: [3,H,W] (or [B,3,H,W]) float in [-1,1] -> 8-bit RGB, clamped and rounded.
+Image image_from_tensor(const at::Tensor& chw);
+std::vector<Image> images_from_batch(const at::Tensor& bchw);
 
 }  // namespace couture

@@ -34,6 +34,8 @@ class Generator {
   virtual ~Generator() = default;
   virtual GenerateResult generate(const GenerateParams& params, const GenerateProgress& progress = {}) = 0;
   virtual nlohmann::json describe() const = 0;  // bundle name, models, image size, code grid
+  // The codes of an existing design, for variations (init_codes); the image is resized to the model's size.
+  virtual std::vector<int64_t> encode_image(const Image& image);
 };
 
 // Loads and validates a bundle (model.json and every file it names) before any work.

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/log.h"
+#include "pipeline/candidate_files.h"
 
 namespace couture {
 namespace {
@@ -271,14 +272,10 @@ void JobQueue::run(const std::shared_ptr<Job>& job) {
   std::vector<JobResult> results;
   if (error.empty() && !result.cancelled && !job->cancel) {
     // PNG text: what made this image, so a downloaded file says how to make it again.
-    nlohmann::json settings = job->params.settings_json();
+    const std::string model_name = model_.contains("name") ? model_["name"].get<std::string>() : "";
     for (size_t rank = 0; rank < result.candidates.size() && !job->cancel; ++rank) {
       const Candidate& c = result.candidates[rank];
-      nlohmann::ordered_json parameters = {{"prompt", job->params.prompt}, {"seed", c.seed},
-                                           {"index", c.index},             {"rank", rank},
-                                           {"score", c.score},             {"settings", settings}};
-      if (model_.contains("name")) parameters["model"] = model_["name"];
-      std::string text = parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      const std::string text = candidate_parameters(job->params, c, rank, model_name);
       results.push_back({c.index, c.seed, c.score, c.codes, encode_png(c.image, text)});
     }
   }

@@ -204,6 +204,11 @@ void StudioServer::Impl::generate(const httplib::Request& req, httplib::Response
   }
   try {
     if (body.is_object() && !body.contains("seed")) body["seed"] = random_seed();
+    // The bundle's sampling defaults (model.json "defaults") fill the fields a request leaves out.
+    const json& model = queue.model();
+    if (body.is_object() && model.is_object() && model.contains("defaults") && model["defaults"].is_object())
+      for (const auto& [key, value] : model["defaults"].items())
+        if (!body.contains(key)) body[key] = value;
     std::vector<int64_t> variation_codes;
     if (body.is_object() && body.contains("variation_of")) {
       // "Variations of this one": prime with the codes of a candidate this server made, by job id and rank.

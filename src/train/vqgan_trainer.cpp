@@ -16,13 +16,6 @@
 namespace couture {
 namespace {
 
-Image to_image(const at::Tensor& chw) {  // [3, H, W] in [-1, 1]
-  auto hwc = ((chw.detach().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch::kByte).permute({1, 2, 0}).contiguous();
-  Image img = make_image(int(hwc.size(1)), int(hwc.size(0)), 3);
-  std::memcpy(img.pixels.data(), hwc.data_ptr(), img.pixels.size());
-  return img;
-}
-
 std::vector<int64_t> first_n(int64_t n) {
   std::vector<int64_t> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) v[size_t(i)] = i;
@@ -163,8 +156,8 @@ void train_vqgan(const VQGanTrainOptions& o) {
     auto x = images_to_tensor(test, idx).to(device);
     auto rec = model->decode(model->encode(x).zq);
     std::vector<Image> tiles;
-    for (int64_t i = 0; i < x.size(0); ++i) tiles.push_back(to_image(x[i]));
-    for (int64_t i = 0; i < x.size(0); ++i) tiles.push_back(to_image(rec[i]));
+    for (int64_t i = 0; i < x.size(0); ++i) tiles.push_back(image_from_tensor(x[i]));
+    for (int64_t i = 0; i < x.size(0); ++i) tiles.push_back(image_from_tensor(rec[i]));
     Image grid = tile_images(tiles, int(x.size(0)));
     write_png(s.out / "samples" / ("step-" + std::to_string(step) + ".png"), grid);
     write_png(s.out / "samples.png", grid);

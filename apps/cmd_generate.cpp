@@ -1,0 +1,168 @@
+// couture generate "상의에서 색상은 레드이다. ..." [-n 16] [--top 4] [--seed S] [--out DIR] [--model DIR]: loads the
+// bundle once, samples N candidates in one KV-cached batch, decodes, reranks, and writes the best `top` as PNGs (with
+// a `parameters` text chunk saying how to make each again), a contact sheet of all N in rank order, result.json, and
+// one JSON summary line per prompt on stdout. --prompt-file runs one prompt per line, each into its own folder.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "command.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "io/image.h"
+#include "model_dir.h"
+#include "pipeline/candidate_files.h"
+#include "pipeline/generator.h"
+
+namespace {
+namespace fs = std::filesystem;
+
+struct GenerateOptions {
+  std::string prompt, prompt_file, model, out = "out/generate", init_image;
+  couture::GenerateParams params;
+  int init_codes_kept = 0;
+  bool bf16 = false;
+  CLI::App* cmd = nullptr;
+};
+
+// The bundle's sampling defaults (model.json "defaults") for every setting not given on the command line.
+couture::GenerateParams with_bundle_defaults(const GenerateOptions& o, const nlohmann::json& defaults) {
+  if (!defaults.is_object() || defaults.empty()) return o.params;
+  nlohmann::json j = o.params.to_json();
+  for (const auto& [key, value] : defaults.items()) {
+    std::string option = key == "n" ? "-n" : "--" + key;
+    for (char& c : option)
+      if (c == '_') c = '-';
+    bool given = false;
+    try {
+      given = o.cmd->count(option) > 0;
+    } catch (const CLI::OptionNotFound&) {
+    }
+    if (!given) j[key] = value;
+  }
+  return couture::GenerateParams::from_json(j);
+}
+
+std::vector<std::string> read_prompts(const std::string& path) {
+  std::ifstream in(path);
+  COUTURE_CHECK_INPUT(in, path, ": cannot read the prompt file");
+  std::vector<std::string> prompts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) prompts.push_back(line);
+  }
+  COUTURE_CHECK_INPUT(!prompts.empty(), path, ": no prompts (one per line)");
+  return prompts;
+}
+
+// Writes one result and returns its summary line.
+nlohmann::ordered_json write_result(const couture::GenerateParams& params, const couture::GenerateResult& result,
+                                    const std::string& model_name, const fs::path& dir, double seconds) {
+  fs::create_directories(dir);
+  nlohmann::ordered_json top = nlohmann::ordered_json::array();
+  for (size_t rank = 0; rank < result.candidates.size() && int(rank) < params.top; ++rank) {
+    const auto& c = result.candidates[rank];
+    char name[32];
+    std::snprintf(name, sizeof name, "rank-%02zu.png", rank + 1);
+    couture::write_png(dir / name, c.image, couture::candidate_parameters(params, c, rank, model_name));
+    top.push_back({{"file", (dir / name).string()}, {"index", c.index}, {"seed", c.seed}, {"score", c.score}});
+  }
+  couture::write_png(dir / "contact.png", couture::contact_sheet(result.candidates, params.top));
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const auto& c : result.candidates) all.push_back({{"index", c.index}, {"seed", c.seed}, {"score", c.score}});
+  nlohmann::ordered_json summary = {{"prompt", params.prompt},  {"model", model_name},
+                                    {"n", params.n},            {"seed", params.seed},
+                                    {"top", top},               {"contact_sheet", (dir / "contact.png").string()},
+                                    {"seconds", seconds},       {"timings", result.timings},
+                                    {"settings", params.settings_json()}};
+  nlohmann::ordered_json record = summary;
+  record["candidates"] = all;
+  couture::write_file_atomic(dir / "result.json", record.dump(2) + "\n");
+  return summary;
+}
+
+void run(GenerateOptions& o) {
+  COUTURE_CHECK_INPUT(o.prompt.empty() != o.prompt_file.empty(), "give a prompt or --prompt-file (exactly one)");
+  COUTURE_CHECK_INPUT(o.init_codes_kept >= 0, "--init-codes must be 0 or more, got ", o.init_codes_kept);
+  COUTURE_CHECK_INPUT(o.init_codes_kept == 0 || !o.init_image.empty(), "--init-codes needs --init-image");
+  const std::vector<std::string> prompts = o.prompt_file.empty() ? std::vector<std::string>{o.prompt}
+                                                                 : read_prompts(o.prompt_file);
+  o.params.prompt = prompts.front();
+  o.params.validate();  // options are checked before the model loads
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    couture::GenerateParams p = o.params;
+    p.prompt = prompts[i];
+    try {
+      p.validate();
+    } catch (const couture::InputError& e) {
+      throw couture::InputError((o.prompt_file.empty() ? std::string("prompt") : o.prompt_file + ":" +
+                                std::to_string(i + 1)) + ": " + e.what());
+    }
+  }
+
+  auto t0 = std::chrono::steady_clock::now();
+  const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
+  auto generator = couture::load_generator({model, o.bf16});
+  const std::string model_name = generator->describe().value("name", model);
+  couture::log::info("loaded " + model + " in " +
+                     std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()) +
+                     " s");
+  o.params = with_bundle_defaults(o, generator->describe().value("defaults", nlohmann::json::object()));
+  if (!o.init_image.empty()) {
+    o.params.init_codes = generator->encode_image(couture::read_image(o.init_image));
+    o.params.num_init_codes = o.init_codes_kept;
+    o.params.validate();
+  }
+
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    couture::GenerateParams p = o.params;
+    p.prompt = prompts[i];
+    char sub[32];
+    std::snprintf(sub, sizeof sub, "prompt-%04zu", i + 1);
+    const fs::path dir = prompts.size() == 1 ? fs::path(o.out) : fs::path(o.out) / sub;
+    couture::Progress bar(prompts.size() == 1 ? "generate" : "generate " + std::to_string(i + 1) + "/" +
+                                                                  std::to_string(prompts.size()),
+                          0, "codes");
+    const auto start = std::chrono::steady_clock::now();
+    auto result = generator->generate(p, [&](const std::string& stage, int64_t done, int64_t total) {
+      if (stage == "sample") {
+        bar.set_note(std::to_string(done) + "/" + std::to_string(total) + " codes");
+        bar.set_done(done);
+      } else {
+        bar.set_note(stage);
+      }
+      return true;
+    });
+    bar.finish();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto summary = write_result(p, result, model_name, dir, seconds);
+    std::printf("%s\n", summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+COUTURE_COMMAND("generate", "Candidate designs for a Korean description: sample N, rerank, keep the best") {
+  static GenerateOptions o;
+  o.cmd = &cmd;
+  cmd.add_option("prompt", o.prompt, "The description (at most 200 characters)");
+  cmd.add_option("--prompt-file", o.prompt_file, "One prompt per line; each result in OUT/prompt-NNNN/");
+  cmd.add_option("-n,--candidates", o.params.n, "Candidates sampled (1..64)");
+  cmd.add_option("--top", o.params.top, "Best candidates kept after reranking");
+  cmd.add_option("--seed", o.params.seed, "Candidate i uses seed + i");
+  cmd.add_option("--temperature", o.params.temperature, "Sampling temperature (0: greedy)");
+  cmd.add_option("--top-k", o.params.top_k, "Keep the k most likely codes (0: off)");
+  cmd.add_option("--top-p", o.params.top_p, "Keep the smallest set of codes holding this probability (1: off)");
+  cmd.add_option("--cond-scale", o.params.cond_scale, "Classifier-free guidance scale (1: off)");
+  cmd.add_option("--init-image", o.init_image, "Variations of this design: keep its first code rows, generate the rest");
+  cmd.add_option("--init-codes", o.init_codes_kept, "Codes kept from --init-image (0: the original's 43.75%)");
+  cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");
+  cmd.add_option("--out", o.out, "Output folder");
+  cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer");
+  cmd.callback([] { run(o); });
+}
