@@ -17,7 +17,7 @@ VQGanConfig VQGanConfig::kodalle() { return VQGanConfig{}; }
 VQGanConfig VQGanConfig::fmnist() {
   VQGanConfig c;
   c.resolution = 64;
-  c.ch = 64;
+  c.ch = 32;
   c.ch_mult = {1, 2, 2, 4};  // f8: 64 px -> 8x8 = 64 codes
   c.num_res_blocks = 1;
   c.attn_resolutions = {8};
