@@ -55,12 +55,13 @@ DalleConfig DalleConfig::preset(const std::string& name) {
   }
   if (name == "fmnist") {
     // Couture-FMNIST on 2 CPU cores: 64 px images as 8x8 codes of a 512-entry VQGAN, captions of a few sentences
-    // (category, colour, print) in at most 64 WordPiece tokens of a small trained vocab (train sets
-    // num_text_tokens to the vocab's size). 4 x 256 wide is about 4.5M parameters: ~3.6 GFLOP per training
-    // sample, so tens of thousands of samples fit in half an hour; no dropout in such a short run.
+    // (category, colour, print) in at most 32 WordPiece tokens of a small trained vocab (train sets
+    // num_text_tokens to the vocab's size; the full captions of Couture-FMNIST take at most 18 with the 233-token
+    // vocab, [CLS] and [SEP] included, so 64 positions were mostly padding). 4 x 256 wide is about 4.5M
+    // parameters: ~2.7 GFLOP per training sample (96 positions); no dropout in such a short run.
     c.num_text_tokens = 1024;
-    c.text_seq_len = 64;
-    c.text_pos_len = 65;
+    c.text_seq_len = 32;
+    c.text_pos_len = 33;
     c.dim = 256;
     c.depth = 4;
     c.heads = 4;

@@ -56,7 +56,7 @@ TEST(DalleConfig, OlderSequentialLayoutHasItsKeys) {
 
 TEST(DalleConfig, FmnistPresetIsSmall) {
   Dalle model(DalleConfig::preset("fmnist"));
-  EXPECT_EQ(model->parameter_count(), 5036352);  // 4 blocks of 1,052,672 + embeddings and logits of 825,664
+  EXPECT_EQ(model->parameter_count(), 5019936);  // 4 blocks of 1,052,672 + embeddings and logits of 809,248
   EXPECT_EQ(model->config().image_seq_len(), 64);
 }
 
