@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: setup configure build test demo bench test-asan clean
+.PHONY: setup configure build test demo bench test-asan fuzz stress clean
 
 setup:
 	@scripts/setup
@@ -25,6 +25,12 @@ bench: build
 
 test-asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCOUTURE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+fuzz: build
+	@scripts/fuzz $(BUILD)
+
+stress: build
+	@scripts/stress $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
