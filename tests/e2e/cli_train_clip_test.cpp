@@ -11,18 +11,12 @@
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
+using couture::testing::count_lines;
 using couture::testing::run_command;
 using couture::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-int count_lines(const fs::path& p) {
-  std::ifstream in(p);
-  int n = 0;
-  for (std::string l; std::getline(in, l);) ++n;
-  return n;
-}
 
 // The last line of the output that starts with '{'.
 nlohmann::json last_json_line(const std::string& output) {

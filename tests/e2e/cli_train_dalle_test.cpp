@@ -10,20 +10,14 @@
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
+using couture::testing::count_lines;
 using couture::testing::run_command;
 using couture::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-int count_lines(const fs::path& p) {
-  std::ifstream in(p);
-  int n = 0;
-  for (std::string l; std::getline(in, l);) ++n;
-  return n;
-}
-
-int count_lines(const std::string& text) {
+int count_newlines(const std::string& text) {
   int n = 0;
   for (char c : text) n += c == '\n';
   return n;
@@ -87,7 +81,7 @@ TEST(TrainDalle, EncodeTrainResumeAndLoad) {
 
   auto missing = run_command(train_with(dir / "nope.txt", dir / "d2") + " --steps 1");
   EXPECT_EQ(missing.status, 1);
-  EXPECT_EQ(count_lines(missing.output), 1) << missing.output;
+  EXPECT_EQ(count_newlines(missing.output), 1) << missing.output;
   EXPECT_NE(missing.output.find("nope.txt"), std::string::npos) << missing.output;
 
   auto other = run_command(bin + " vocab train --dataset " + data + " --size 60 --out " + (dir / "small.txt").string());

@@ -8,18 +8,12 @@
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
+using couture::testing::count_lines;
 using couture::testing::run_command;
 using couture::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-int count_lines(const fs::path& p) {
-  std::ifstream in(p);
-  int n = 0;
-  for (std::string l; std::getline(in, l);) ++n;
-  return n;
-}
 
 TEST(TrainVqgan, PrepareFeaturesVqganAndResume) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace couture::testing {
@@ -23,6 +25,14 @@ inline CommandResult run_command(const std::string& command) {
   int raw = ::pclose(pipe);
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   return result;
+}
+
+// Lines in a text file (metrics.jsonl, logs): 0 when it does not exist.
+inline int count_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
 }
 
 }  // namespace couture::testing
