@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -46,7 +47,8 @@ std::string format(double v) {
 }  // namespace
 
 std::optional<CaptionVariants> attribute_variants(const DatasetRecord& record, const std::string& attribute,
-                                                  const std::vector<std::string>& values) {
+                                                  const std::vector<std::string>& values,
+                                                  const std::map<std::string, std::string>& part_of_value) {
   const auto* v = attribute_json(record, attribute);
   if (!v || record.captions.empty()) return std::nullopt;
   const std::string& caption = record.captions[0];
@@ -70,6 +72,13 @@ std::optional<CaptionVariants> attribute_variants(const DatasetRecord& record, c
     std::string variant = caption;
     variant.replace(at, sentence.size(), kfashion::attribute_sentence(record.main_part, other,
                                                                       kfashion::CaptionCompat::couture));
+    // A value that belongs to another part (a dress is never a 상의) moves every sentence to that part, or the part
+    // name alone would give the answer away.
+    if (auto it = part_of_value.find(value); it != part_of_value.end() && it->second != record.main_part) {
+      const std::string from = record.main_part + "에서", to = it->second + "에서";
+      for (size_t pos = 0; (pos = variant.find(from, pos)) != std::string::npos; pos += to.size())
+        variant.replace(pos, from.size(), to);
+    }
     out.captions.push_back(std::move(variant));
     out.values.push_back(value);
   }
@@ -88,8 +97,10 @@ ClipEvalResult evaluate_clip(const ClipScorer& scorer, const Dataset& split, con
   records.reserve(size_t(split.size()));
   // Attribute values come from the whole split, so a --limit does not shrink the variant sets.
   std::vector<std::set<std::string>> value_sets(o.attributes.size());
+  std::map<std::string, std::string> part_of_category;  // category -> the part it is worn as
   for (int64_t i = 0; i < split.size(); ++i) {
     auto rec = split.record(i);
+    if (!rec.category.empty() && !rec.main_part.empty()) part_of_category.emplace(rec.category, rec.main_part);
     for (size_t a = 0; a < o.attributes.size(); ++a)
       if (const auto* v = attribute_json(rec, o.attributes[a]))
         for (auto& x : values_of(*v)) value_sets[a].insert(x);
@@ -142,7 +153,8 @@ ClipEvalResult evaluate_clip(const ClipScorer& scorer, const Dataset& split, con
       std::vector<int64_t> idx;
       std::vector<CaptionVariants> variants;
       for (int64_t i = start; i < end; ++i) {
-        auto v = attribute_variants(records[size_t(i)], acc.attribute, values);
+        auto v = attribute_variants(records[size_t(i)], acc.attribute, values,
+                                    acc.attribute == "카테고리" ? part_of_category : std::map<std::string, std::string>{});
         if (!v || v->captions.size() < 2) {
           ++acc.skipped;
           continue;

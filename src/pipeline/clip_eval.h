@@ -7,6 +7,7 @@
 // Each figure comes with its chance level.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,8 +25,10 @@ struct CaptionVariants {
 
 // Variants of record.captions[0] that differ only in `attribute` of the main part, one per value in `values` that
 // the record does not hold. nullopt when the record has no such attribute or its sentence is not in the caption.
+// `part_of_value` (for categories: the part each is worn as) moves a variant's every sentence to the value's part.
 std::optional<CaptionVariants> attribute_variants(const DatasetRecord& record, const std::string& attribute,
-                                                  const std::vector<std::string>& values);
+                                                  const std::vector<std::string>& values,
+                                                  const std::map<std::string, std::string>& part_of_value = {});
 
 struct ClipEvalOptions {
   int64_t limit = 1000;       // test records evaluated (0: the whole split)

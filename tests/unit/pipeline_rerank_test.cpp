@@ -141,6 +141,12 @@ TEST(CaptionVariants, DifferOnlyInTheAttribute) {
   ASSERT_TRUE(category);
   EXPECT_EQ(category->captions[1], "하의에서 색상은 스카이블루이다. 하의에서 서브색상은 퍼플이다. 하의에서 카테고리는 "
                                    "스커트이다. 하의에서 프린트에는 도트이다.");
+  // A category of another part moves every sentence to that part, so the part name does not give the answer away.
+  auto moved = attribute_variants(r, "카테고리", {"팬츠", "스커트", "티셔츠"}, {{"티셔츠", "상의"}, {"스커트", "하의"}});
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->captions[1], category->captions[1]);
+  EXPECT_EQ(moved->captions[2], "상의에서 색상은 스카이블루이다. 상의에서 서브색상은 퍼플이다. 상의에서 카테고리는 "
+                                "티셔츠이다. 상의에서 프린트에는 도트이다.");
   auto print = attribute_variants(r, "프린트", {"무지", "도트", "체크"});
   ASSERT_TRUE(print);
   EXPECT_EQ(print->captions.size(), 3u);
