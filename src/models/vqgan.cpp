@@ -18,6 +18,8 @@ VQGanConfig VQGanConfig::fmnist() {
   VQGanConfig c;
   c.resolution = 64;
   c.ch = 32;
+  c.norm_groups = 8;  // 4 channels per group at ch 32, as taming's 128/32: with 32 groups every channel is normalised
+                      // alone (instance norm), which erases each image's colour and left the reconstructions brown
   c.ch_mult = {1, 2, 2, 4};  // f8: 64 px -> 8x8 = 64 codes
   c.num_res_blocks = 1;
   c.attn_resolutions = {8};
@@ -66,6 +68,7 @@ VQGanConfig VQGanConfig::from_json(const nlohmann::json& root, const std::string
       else if (key == "embed_dim") c.embed_dim = value.get<int64_t>();
       else if (key == "n_embed") c.n_embed = value.get<int64_t>();
       else if (key == "beta") c.beta = value.get<double>();
+      else if (key == "norm_groups") c.norm_groups = value.get<int64_t>();
       else if (key == "double_z") COUTURE_CHECK_INPUT(!value.get<bool>(), field, ": double_z is not used by a VQGAN");
       else if (key == "resamp_with_conv")
         COUTURE_CHECK_INPUT(value.get<bool>(), field, ": only resamp_with_conv = true is supported");
@@ -105,6 +108,7 @@ nlohmann::ordered_json VQGanConfig::to_json() const {
   j["embed_dim"] = embed_dim;
   j["n_embed"] = n_embed;
   j["beta"] = beta;
+  if (norm_groups != 32) j["norm_groups"] = norm_groups;  // a Couture extension: taming's configs never carry it
   return j;
 }
 
@@ -121,9 +125,10 @@ void VQGanConfig::validate(const std::string& where) const {
   positive(embed_dim, "embed_dim");
   positive(n_embed, "n_embed");
   COUTURE_CHECK_INPUT(!ch_mult.empty() && ch_mult.size() <= 8, where, ": field 'ch_mult' must hold 1 to 8 levels");
+  positive(norm_groups, "norm_groups");
   for (int64_t m : ch_mult)
-    COUTURE_CHECK_INPUT(m > 0 && (ch * m) % 32 == 0, where, ": field 'ch_mult': ch * ", m,
-                        " must be a positive multiple of 32 (GroupNorm uses 32 groups)");
+    COUTURE_CHECK_INPUT(m > 0 && (ch * m) % norm_groups == 0, where, ": field 'ch_mult': ch * ", m,
+                        " must be a positive multiple of ", norm_groups, " (GroupNorm uses ", norm_groups, " groups)");
   COUTURE_CHECK_INPUT(resolution % downsample_factor() == 0, where, ": resolution ", resolution,
                       " is not divisible by the downsampling factor ", downsample_factor());
   COUTURE_CHECK_INPUT(dropout >= 0 && dropout < 1, where, ": field 'dropout' must be in [0, 1)");
@@ -133,14 +138,14 @@ void VQGanConfig::validate(const std::string& where) const {
 // ---- network ---------------------------------------------------------------------------------------------------
 
 VQLevelImpl::VQLevelImpl(int64_t in_channels, int64_t out_channels, int64_t num_blocks, bool with_attention,
-                         double dropout) {
+                         double dropout, int64_t groups) {
   block = register_module("block", torch::nn::ModuleList());
   attn = register_module("attn", torch::nn::ModuleList());
   for (int64_t i = 0; i < num_blocks; ++i) {
-    blocks_.push_back(ResnetBlock(i == 0 ? in_channels : out_channels, out_channels, dropout));
+    blocks_.push_back(ResnetBlock(i == 0 ? in_channels : out_channels, out_channels, dropout, groups));
     block->push_back(blocks_.back());
     if (with_attention) {
-      attns_.push_back(AttnBlock(out_channels));
+      attns_.push_back(AttnBlock(out_channels, groups));
       attn->push_back(attns_.back());
     }
   }
@@ -154,10 +159,10 @@ at::Tensor VQLevelImpl::forward_blocks(at::Tensor x) {
   return x;
 }
 
-VQMidImpl::VQMidImpl(int64_t channels, double dropout) {
-  block_1 = register_module("block_1", ResnetBlock(channels, channels, dropout));
-  attn_1 = register_module("attn_1", AttnBlock(channels));
-  block_2 = register_module("block_2", ResnetBlock(channels, channels, dropout));
+VQMidImpl::VQMidImpl(int64_t channels, double dropout, int64_t groups) {
+  block_1 = register_module("block_1", ResnetBlock(channels, channels, dropout, groups));
+  attn_1 = register_module("attn_1", AttnBlock(channels, groups));
+  block_2 = register_module("block_2", ResnetBlock(channels, channels, dropout, groups));
 }
 
 at::Tensor VQMidImpl::forward(const at::Tensor& x) { return block_2(attn_1(block_1(x))); }
@@ -180,7 +185,7 @@ EncoderImpl::EncoderImpl(const VQGanConfig& c) {
   int64_t res = c.resolution, block_in = c.ch;
   for (int64_t level = 0; level < c.levels(); ++level) {
     const int64_t block_out = c.ch * c.ch_mult[size_t(level)];
-    auto l = VQLevel(block_in, block_out, c.num_res_blocks, has(c.attn_resolutions, res), c.dropout);
+    auto l = VQLevel(block_in, block_out, c.num_res_blocks, has(c.attn_resolutions, res), c.dropout, c.norm_groups);
     if (level != c.levels() - 1) {
       l->downsample = l->register_module("downsample", Downsample(block_out));
       res /= 2;
@@ -189,8 +194,8 @@ EncoderImpl::EncoderImpl(const VQGanConfig& c) {
     down->push_back(l);
     block_in = block_out;
   }
-  mid = register_module("mid", VQMid(block_in, c.dropout));
-  norm_out = register_module("norm_out", taming_group_norm(block_in));
+  mid = register_module("mid", VQMid(block_in, c.dropout, c.norm_groups));
+  norm_out = register_module("norm_out", taming_group_norm(block_in, c.norm_groups));
   conv_out = register_module("conv_out", conv3x3(block_in, c.z_channels));
 }
 
@@ -208,11 +213,12 @@ DecoderImpl::DecoderImpl(const VQGanConfig& c) {
   int64_t block_in = c.ch * c.ch_mult.back();
   int64_t res = c.resolution / c.downsample_factor();
   conv_in = register_module("conv_in", conv3x3(c.z_channels, block_in));
-  mid = register_module("mid", VQMid(block_in, c.dropout));
+  mid = register_module("mid", VQMid(block_in, c.dropout, c.norm_groups));
   levels_.assign(size_t(c.levels()), VQLevel(nullptr));
   for (int64_t level = c.levels() - 1; level >= 0; --level) {
     const int64_t block_out = c.ch * c.ch_mult[size_t(level)];
-    auto l = VQLevel(block_in, block_out, c.num_res_blocks + 1, has(c.attn_resolutions, res), c.dropout);
+    auto l = VQLevel(block_in, block_out, c.num_res_blocks + 1, has(c.attn_resolutions, res), c.dropout,
+                     c.norm_groups);
     if (level != 0) {
       l->upsample = l->register_module("upsample", Upsample(block_out));
       res *= 2;
@@ -222,7 +228,7 @@ DecoderImpl::DecoderImpl(const VQGanConfig& c) {
   }
   up = register_module("up", torch::nn::ModuleList());
   for (auto& l : levels_) up->push_back(l);
-  norm_out = register_module("norm_out", taming_group_norm(block_in));
+  norm_out = register_module("norm_out", taming_group_norm(block_in, c.norm_groups));
   conv_out = register_module("conv_out", conv3x3(block_in, c.out_ch));
 }
 

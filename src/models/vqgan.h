@@ -42,6 +42,7 @@ struct VQGanConfig {
   int64_t embed_dim = 256;
   int64_t n_embed = 16384;
   double beta = 0.25;  // legacy VectorQuantizer2: weighs the codebook term, the commitment term has weight 1
+  int64_t norm_groups = 32;  // GroupNorm groups (taming: 32); a Couture extension for narrow models
 
   static VQGanConfig kodalle();  // the original KoDALLE VQGAN: 256 px, f16, 16384 x 256
   static VQGanConfig fmnist();   // Couture-FMNIST: 64 px, f8, 512 x 64 (see docs/vqgan.md)
@@ -63,7 +64,8 @@ struct VQGanConfig {
 // One resolution level: taming's `down.N` (blocks, then downsample) or `up.N` (blocks, then upsample).
 class VQLevelImpl : public torch::nn::Module {
  public:
-  VQLevelImpl(int64_t in_channels, int64_t out_channels, int64_t num_blocks, bool with_attention, double dropout);
+  VQLevelImpl(int64_t in_channels, int64_t out_channels, int64_t num_blocks, bool with_attention, double dropout,
+              int64_t groups = 32);
   at::Tensor forward_blocks(at::Tensor x);
 
   torch::nn::ModuleList block{nullptr}, attn{nullptr};
@@ -79,7 +81,7 @@ TORCH_MODULE(VQLevel);
 // taming's `mid`: block_1, attn_1, block_2.
 class VQMidImpl : public torch::nn::Module {
  public:
-  VQMidImpl(int64_t channels, double dropout);
+  VQMidImpl(int64_t channels, double dropout, int64_t groups = 32);
   at::Tensor forward(const at::Tensor& x);
 
   ResnetBlock block_1{nullptr}, block_2{nullptr};

@@ -14,8 +14,8 @@ torch::nn::Conv2d make_conv(int64_t in, int64_t out, int64_t kernel, int64_t str
 
 }  // namespace
 
-torch::nn::GroupNorm taming_group_norm(int64_t channels) {
-  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(32, channels).eps(1e-6).affine(true));
+torch::nn::GroupNorm taming_group_norm(int64_t channels, int64_t groups) {
+  return torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels).eps(1e-6).affine(true));
 }
 
 at::Tensor group_norm(const torch::nn::GroupNorm& norm, const at::Tensor& x) {
@@ -37,10 +37,11 @@ at::Tensor norm_swish(const torch::nn::GroupNorm& norm, const at::Tensor& x) {
   return swish(group_norm(norm, x));
 }
 
-ResnetBlockImpl::ResnetBlockImpl(int64_t in_channels, int64_t out_channels, double dropout) : dropout_(dropout) {
-  norm1 = register_module("norm1", taming_group_norm(in_channels));
+ResnetBlockImpl::ResnetBlockImpl(int64_t in_channels, int64_t out_channels, double dropout, int64_t groups)
+    : dropout_(dropout) {
+  norm1 = register_module("norm1", taming_group_norm(in_channels, groups));
   conv1 = register_module("conv1", make_conv(in_channels, out_channels, 3, 1, 1));
-  norm2 = register_module("norm2", taming_group_norm(out_channels));
+  norm2 = register_module("norm2", taming_group_norm(out_channels, groups));
   conv2 = register_module("conv2", make_conv(out_channels, out_channels, 3, 1, 1));
   if (in_channels != out_channels)
     nin_shortcut = register_module("nin_shortcut", make_conv(in_channels, out_channels, 1));
@@ -55,8 +56,8 @@ at::Tensor ResnetBlockImpl::forward(const at::Tensor& x) {
   return at::GradMode::is_enabled() ? shortcut + h : h.add_(shortcut);
 }
 
-AttnBlockImpl::AttnBlockImpl(int64_t channels) {
-  norm = register_module("norm", taming_group_norm(channels));
+AttnBlockImpl::AttnBlockImpl(int64_t channels, int64_t groups) {
+  norm = register_module("norm", taming_group_norm(channels, groups));
   q = register_module("q", make_conv(channels, channels, 1));
   k = register_module("k", make_conv(channels, channels, 1));
   v = register_module("v", make_conv(channels, channels, 1));

@@ -16,8 +16,9 @@
 
 namespace couture {
 
-// taming's Normalize: GroupNorm(32 groups, eps 1e-6, affine).
-torch::nn::GroupNorm taming_group_norm(int64_t channels);
+// taming's Normalize: GroupNorm(32 groups, eps 1e-6, affine). `groups` other than 32 is a Couture extension for
+// narrow models (see VQGanConfig::norm_groups).
+torch::nn::GroupNorm taming_group_norm(int64_t channels, int64_t groups = 32);
 
 // Applies `norm` with F32 statistics whatever the input type, returning the input's type (LibTorch 1.13's own BF16
 // GroupNorm loses accuracy on channels-last inputs with large H x W: relative error 0.36 at 64x64). Without
@@ -34,7 +35,7 @@ at::Tensor norm_swish(const torch::nn::GroupNorm& norm, const at::Tensor& x);
 // when the channel count changes). taming's temb_proj and conv_shortcut are absent: the VQGAN never uses them.
 class ResnetBlockImpl : public torch::nn::Module {
  public:
-  ResnetBlockImpl(int64_t in_channels, int64_t out_channels, double dropout = 0.0);
+  ResnetBlockImpl(int64_t in_channels, int64_t out_channels, double dropout = 0.0, int64_t groups = 32);
   at::Tensor forward(const at::Tensor& x);
 
   torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
@@ -50,7 +51,7 @@ TORCH_MODULE(ResnetBlock);
 // the input.
 class AttnBlockImpl : public torch::nn::Module {
  public:
-  explicit AttnBlockImpl(int64_t channels);
+  explicit AttnBlockImpl(int64_t channels, int64_t groups = 32);
   at::Tensor forward(const at::Tensor& x);
 
   torch::nn::GroupNorm norm{nullptr};
