@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/error.h"
@@ -34,14 +35,23 @@ namespace {
 const std::string kBinary = COUTURE_BINARY;
 
 // The half-written folders of save_checkpoint (.tmp-*) and of a replaced one (.old-*).
-int count_temporaries(const fs::path& run) {
-  int n = 0;
+std::set<std::string> temporaries(const fs::path& run) {
+  std::set<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(run / "checkpoints", ec)) {
     const auto name = entry.path().filename().string();
-    if (name.rfind(".tmp-", 0) == 0 || name.rfind(".old-", 0) == 0) ++n;
+    if (name.rfind(".tmp-", 0) == 0 || name.rfind(".old-", 0) == 0) names.insert(name);
   }
-  return n;
+  return names;
+}
+int count_temporaries(const fs::path& run) { return int(temporaries(run).size()); }
+
+// True when a temporary folder exists that was not there before this run started (the previous kill's leftovers
+// are not this run writing a checkpoint: killing then would stop it before it even resumed).
+bool writing_checkpoint(const fs::path& run, const std::set<std::string>& leftovers) {
+  for (const auto& name : temporaries(run))
+    if (!leftovers.count(name)) return true;
+  return false;
 }
 
 struct Attempt {
@@ -60,6 +70,7 @@ Attempt run_and_kill(const std::string& command, const fs::path& log, const fs::
   pid_t pid = -1;
   Attempt a;
   if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) return a;
+  const auto leftovers = temporaries(run);
   const auto start = Clock::now();
   for (;;) {
     int raw = 0;
@@ -68,7 +79,7 @@ Attempt run_and_kill(const std::string& command, const fs::path& log, const fs::
       break;
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (elapsed >= delay && (!at_checkpoint || count_temporaries(run) > 0)) {
+    if (elapsed >= delay && (!at_checkpoint || writing_checkpoint(run, leftovers))) {
       kill(pid, SIGKILL);
       waitpid(pid, &raw, 0);
       a.killed = true;
