@@ -167,7 +167,8 @@ TEST_F(TrainCrash, KilledRunsResumeToTheWeightsOfAnUninterruptedOne) {
     ++attempts;
     const Attempt a = run_and_kill(train(run, steps), log, run, delay, at_checkpoint);
     const std::string output = read_text(log);
-    if (newest > 0) {
+    // A run killed before it printed anything (LibTorch still loading, on a busy machine) never got to resume.
+    if (newest > 0 && !output.empty()) {
       EXPECT_NE(output.find("resuming from step " + std::to_string(newest) + " in "), std::string::npos)
           << "expected to resume from step " << newest << ":\n" << output;
     }
