@@ -3,12 +3,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <optional>
 
 #include "core/error.h"
 #include "io/safetensors.h"
-#include "models/clip.h"
 #include "models/dalle.h"
 #include "models/dalle_sampling.h"
 #include "models/vqgan.h"
