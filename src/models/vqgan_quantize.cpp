@@ -42,6 +42,17 @@ void CodebookStats::add(const at::Tensor& indices) {
   total_ += flat.numel();
 }
 
+CodebookStats CodebookStats::from_counts(const at::Tensor& counts) {
+  auto c = counts.to(torch::kCPU, torch::kLong).contiguous();
+  CodebookStats stats(c.numel());
+  const int64_t* p = c.data_ptr<int64_t>();
+  for (int64_t k = 0; k < c.numel(); ++k) {
+    stats.counts_[size_t(k)] = p[k];
+    stats.total_ += p[k];
+  }
+  return stats;
+}
+
 void CodebookStats::reset() {
   std::fill(counts_.begin(), counts_.end(), 0);
   total_ = 0;
@@ -63,9 +74,17 @@ double CodebookStats::perplexity() const {
   return std::exp(entropy);
 }
 
+QuantizerTrainingStateImpl::QuantizerTrainingStateImpl(int64_t n_embed, int64_t embed_dim, int64_t memory_size) {
+  auto long_options = torch::TensorOptions().dtype(torch::kLong);
+  since_reinit = register_buffer("since_reinit", torch::zeros({n_embed}, long_options));
+  memory = register_buffer("memory", torch::zeros({memory_size, embed_dim}, torch::kFloat));
+  memory_rows = register_buffer("memory_rows", torch::zeros({}, long_options));
+  memory_next = register_buffer("memory_next", torch::zeros({}, long_options));
+}
+
 VectorQuantizerImpl::VectorQuantizerImpl(int64_t n_embed, int64_t embed_dim, double beta)
-    : usage(n_embed), since_reinit(n_embed), n_embed_(n_embed), embed_dim_(embed_dim), beta_(beta),
-      memory_size_(4096) {
+    : usage(n_embed), n_embed_(n_embed), embed_dim_(embed_dim), beta_(beta),
+      state_(n_embed, embed_dim, /*memory_size=*/4096) {
   embedding = register_module("embedding", torch::nn::Embedding(n_embed, embed_dim));
   torch::NoGradGuard no_grad;
   embedding->weight.uniform_(-1.0 / double(n_embed), 1.0 / double(n_embed));  // taming's initialisation
@@ -92,7 +111,7 @@ Quantized VectorQuantizerImpl::forward(const at::Tensor& z) {
   out.indices = indices.view({B, h * w});
   if (is_training()) {
     usage.add(indices);
-    since_reinit.add(indices);
+    state_->since_reinit.add_(torch::bincount(indices.to(torch::kCPU), {}, n_embed_));
     remember(flat);
   }
   return out;
@@ -109,27 +128,48 @@ at::Tensor VectorQuantizerImpl::lookup(const at::Tensor& indices, int64_t h, int
   return embedding->weight.index_select(0, flat).view({B, h, w, embed_dim_}).permute({0, 3, 1, 2}).contiguous();
 }
 
+void VectorQuantizerImpl::set_memory_size(int64_t vectors) {
+  COUTURE_CHECK(vectors > 0, "vector quantizer: memory size must be positive, got ", vectors);
+  state_ = QuantizerTrainingState(n_embed_, embed_dim_, vectors);
+}
+
+CodebookStats VectorQuantizerImpl::since_reinit() const { return CodebookStats::from_counts(state_->since_reinit); }
+
+void VectorQuantizerImpl::reset_since_reinit() { state_->since_reinit.zero_(); }
+
+// The newest vectors overwrite the oldest rows of the ring; what a later draw sees depends only on the state's
+// tensors, so a checkpoint restores it exactly.
 void VectorQuantizerImpl::remember(const at::Tensor& vectors) {
-  auto v = vectors.detach().to(torch::kFloat);
-  memory_ = memory_.defined() ? torch::cat({memory_, v}) : v;
-  if (memory_.size(0) > memory_size_) memory_ = memory_.slice(0, memory_.size(0) - memory_size_);
-  memory_ = memory_.contiguous();
-  if (memory_.data_ptr() == v.data_ptr()) memory_ = memory_.clone();  // never alias the caller's tensor
+  torch::NoGradGuard no_grad;
+  auto& st = *state_;
+  const int64_t M = st.memory.size(0);
+  auto v = vectors.detach().to(torch::kCPU, torch::kFloat);
+  if (v.size(0) > M) v = v.slice(0, v.size(0) - M);
+  const int64_t n = v.size(0), next = st.memory_next.item<int64_t>();
+  auto rows = (torch::arange(n, torch::kLong) + next).remainder_(M);
+  st.memory.index_copy_(0, rows, v);
+  st.memory_next.fill_((next + n) % M);
+  st.memory_rows.fill_(std::min(M, st.memory_rows.item<int64_t>() + n));
 }
 
 int64_t VectorQuantizerImpl::reinit_dead_codes(at::Generator generator, int64_t min_count) {
-  if (!memory_.defined() || memory_.size(0) == 0) return 0;
+  auto& st = *state_;
+  const int64_t filled = st.memory_rows.item<int64_t>();
+  if (filled == 0) return 0;
   std::vector<int64_t> dead;
+  auto counts = st.since_reinit.contiguous();
+  const int64_t* c = counts.data_ptr<int64_t>();
   for (int64_t k = 0; k < n_embed_; ++k)
-    if (since_reinit.counts()[size_t(k)] < min_count) dead.push_back(k);
-  since_reinit.reset();
+    if (c[k] < min_count) dead.push_back(k);
+  st.since_reinit.zero_();
   if (dead.empty()) return 0;
   torch::NoGradGuard no_grad;
   const int64_t n = int64_t(dead.size());
-  auto rows = torch::randint(memory_.size(0), {n}, generator, torch::TensorOptions().dtype(torch::kLong));
-  auto spread = memory_.size(0) > 1 ? memory_.std(0) : torch::zeros({embed_dim_});
+  auto memory = st.memory.slice(0, 0, filled);
+  auto rows = torch::randint(filled, {n}, generator, torch::TensorOptions().dtype(torch::kLong));
+  auto spread = filled > 1 ? memory.std(0) : torch::zeros({embed_dim_});
   auto noise = torch::randn({n, embed_dim_}, generator, torch::TensorOptions().dtype(torch::kFloat)) * spread * 0.01;
-  auto fresh = memory_.index_select(0, rows) + noise;
+  auto fresh = memory.index_select(0, rows) + noise;
   auto where = torch::tensor(dead, torch::TensorOptions().dtype(torch::kLong)).to(embedding->weight.device());
   embedding->weight.index_copy_(0, where, fresh.to(embedding->weight.options()));
   return n;

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "nn/tensor_io.h"
 
 namespace couture {
@@ -107,6 +108,11 @@ std::optional<nlohmann::json> restore_training_state(const std::filesystem::path
     return it->second;
   };
   for (const auto& part : state.parts) {
+    if (part.optional && !ck->files.count(part.name + ".safetensors")) {
+      log::warn("checkpoint '" + ck->dir.string() + "' has no " + part.name + ".safetensors (made by an older " +
+                "version): " + part.name + " starts afresh");
+      continue;
+    }
     load_state_dict(*part.module, file(part.name + ".safetensors"), part.name);
     if (part.optimizer) restore_optimizer(*part.module, *part.optimizer, file(part.name + ".optimizer.safetensors"));
   }

@@ -27,6 +27,7 @@ struct TrainingState {
     torch::nn::Module* module;
     torch::optim::Optimizer* optimizer;  // may be null; must be torch::optim::Adam or AdamW
     std::map<std::string, std::string> metadata;  // e.g. {"config": json, "preset": ...} for the weights file
+    bool optional = false;  // a checkpoint without it (made before it existed) leaves the module as it is
   };
   std::vector<Part> parts;
   // The run's own generators besides LibTorch's default one (e.g. for dead-code re-initialisation), by name: saved

@@ -78,8 +78,11 @@ void train_vqgan(const VQGanTrainOptions& o) {
   torch::optim::Adam opt_ae(model->parameters(), torch::optim::AdamOptions(s.lr).betas({0.5, 0.9}));
   torch::optim::Adam opt_d(disc->parameters(), torch::optim::AdamOptions(s.lr).betas({0.5, 0.9}));
   auto metadata = vqgan_metadata(config);
+  // The quantizer's dead-code bookkeeping (counts since the last re-initialisation, remembered encoder outputs)
+  // rides along, so that a resumed run re-initialises exactly the codes an uninterrupted one would.
   TrainingState state{{{"model", model.ptr().get(), &opt_ae, metadata},
-                       {"discriminator", disc.ptr().get(), &opt_d, {}}},
+                       {"discriminator", disc.ptr().get(), &opt_d, {}},
+                       {"quantizer", model->quantize->training_state().ptr().get(), nullptr, {}, /*optional=*/true}},
                       {{"vqgan", generator}}};
   ShardedSampler sampler(train.size(), s.batch, s.seed, dist ? dist->rank() : 0, dist ? dist->world_size() : 1);
 
@@ -97,7 +100,6 @@ void train_vqgan(const VQGanTrainOptions& o) {
     log::info("train vqgan: k-means initialised the codebook (mean squared distance " + std::to_string(mse) + ")");
   }
 
-  CodebookStats window(config.n_embed);
   LoopHooks hooks;
   hooks.step = [&](int64_t step) {
     model->train();
@@ -105,7 +107,6 @@ void train_vqgan(const VQGanTrainOptions& o) {
     auto x = images_to_tensor(train, sampler.batch(step)).to(device);
     auto enc = model->encode(x);
     auto rec = model->decode(enc.zq);
-    window.add(enc.indices);
     auto g = generator_loss(loss_config, enc.codebook_loss, x, rec, step, model->last_layer(), *disc, perceptual);
     g.loss.backward();
     apply_gradients(*model, opt_ae, 0, dist.get());
@@ -119,13 +120,15 @@ void train_vqgan(const VQGanTrainOptions& o) {
       m["d_loss"] = d.loss.item<double>();
     }
     if (o.reinit_every > 0 && step % o.reinit_every == 0) {
+      const CodebookStats window = model->quantize->since_reinit();  // the codes chosen since the last report
       m["codebook_usage"] = window.usage();
       m["codebook_perplexity"] = window.perplexity();
-      window.reset();
       if (double(step) < o.reinit_until * double(s.steps)) {
         torch::NoGradGuard no_grad;
         m["codes_reinit"] = double(model->quantize->reinit_dead_codes(generator));
         if (dist) dist->broadcast_module(*model->quantize);
+      } else {
+        model->quantize->reset_since_reinit();
       }
     }
     return m;

@@ -141,7 +141,7 @@ class TrainCrash : public ::testing::Test {
   std::string train(const fs::path& out, int steps) const {
     return "env OMP_WAIT_POLICY=PASSIVE " + kBinary + " --threads 1 train vqgan --dataset " + (dir_ / "data").string() +
            " --out " + out.string() + " --config " + (dir_ / "tiny.json").string() +
-           " --steps " + std::to_string(steps) + " --batch 4 --checkpoint-every 1 --log-every 1 --disc-start 3 --reinit-every 0 --seed 5";
+           " --steps " + std::to_string(steps) + " --batch 4 --checkpoint-every 1 --log-every 1 --disc-start 3 --reinit-every 2 --seed 5";
   }
   TempDir dir_;
 };

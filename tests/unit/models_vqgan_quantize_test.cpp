@@ -86,7 +86,7 @@ TEST(VectorQuantizer, TrainingCountsCodesAndDeadCodesMoveToEncoderOutputs) {
   EXPECT_EQ(q->reinit_dead_codes(gen), 7);
   EXPECT_LT(q->embedding->weight.abs().max().item<double>(), 1.0);  // all codes now among the encoder outputs
   q(z);
-  EXPECT_GT(q->since_reinit.used_codes(), 1);
+  EXPECT_GT(q->since_reinit().used_codes(), 1);
   EXPECT_EQ(q->reinit_dead_codes(gen, /*min_count=*/0), 0);
 }
 
