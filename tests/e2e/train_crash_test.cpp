@@ -1,6 +1,7 @@
 // Crash-safe training as a user meets it: a tiny `couture train vqgan` killed with SIGKILL at random moments (some
 // while a checkpoint is being written), resumed each time with the same command, ends with the weights and the
-// loss curve of an uninterrupted run. Also: an output folder that cannot be written is one clear error.
+// loss curve of an uninterrupted run. Also: an output folder that cannot be written is one clear error, and so is a
+// disk that fills up, which keeps the last complete checkpoint to resume from.
 // COUTURE_CRASH_KILLS sets the number of kills (default 5; scripts/stress uses more).
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -247,6 +248,34 @@ TEST_F(TrainCrash, UnwritableOutputIsOneClearErrorAndLeavesNothing) {
     EXPECT_TRUE(fs::is_empty(dir_ / "locked"));
     chmod((dir_ / "locked").c_str(), 0755);
   }
+}
+
+// A disk that fills up mid-run: a private tmpfs of 20 MB (a user and mount namespace, no root needed) holds the
+// first checkpoint of the tiny model (~14 MB: weights, discriminator and their Adam moments) but not the second.
+TEST_F(TrainCrash, OutOfDiskIsOneClearErrorAndKeepsTheLastCompleteCheckpoint) {
+  if (run_command("unshare -r -m true").status != 0) GTEST_SKIP() << "unshare -r -m (user namespaces) is not allowed here";
+  const fs::path mnt = dir_ / "small-disk", copy = dir_ / "copied";
+  fs::create_directories(mnt);
+  auto r = run_command("unshare -r -m sh -c '" "mount -t tmpfs -o size=20m tmpfs " + mnt.string() + " && " +
+                       train(mnt / "run", 6) + "; echo exit=$?; cp -a " + (mnt / "run").string() + " " +
+                       copy.string() + "'");
+  ASSERT_NE(r.output.find("exit="), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("exit=1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("couture: error: saving checkpoint of step 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("No space left on device"), std::string::npos) << r.output;
+  size_t errors = 0;
+  for (size_t at = r.output.find("couture: error: "); at != std::string::npos; at = r.output.find("couture: error: ", at + 1))
+    ++errors;
+  EXPECT_EQ(errors, 1u) << "one error line:\n" << r.output;
+  ASSERT_TRUE(fs::exists(copy / "run.json")) << r.output;
+  EXPECT_TRUE(temporaries(copy).empty()) << "a half-written checkpoint was left behind";
+  const auto folders = couture::list_checkpoints(copy);
+  ASSERT_EQ(folders.size(), 1u);
+  EXPECT_EQ(couture::load_checkpoint(folders.front()).step, 1);
+  // With room again, the same command continues from that checkpoint.
+  auto resumed = run_command(train(copy, 3));
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from step 1 in "), std::string::npos) << resumed.output;
 }
 
 }  // namespace
