@@ -135,14 +135,14 @@ class TrainCrash : public ::testing::Test {
     auto prep = run_command(kBinary + " prepare fmnist --limit 40 --size 32 --out " + (dir_ / "data").string());
     ASSERT_EQ(prep.status, 0) << prep.output;
     std::ofstream(dir_ / "tiny.json") << R"({"resolution": 32, "ch": 32, "ch_mult": [1, 1], "num_res_blocks": 1,
-        "attn_resolutions": [], "z_channels": 8, "embed_dim": 8, "n_embed": 16})";
+        "attn_resolutions": [], "z_channels": 8, "embed_dim": 8, "n_embed": 1024})";
   }
   // One thread, so that both runs add up floating-point sums in the same order; passive waiting, since spinning
   // OpenMP threads crawl when the machine is busy.
   std::string train(const fs::path& out, int steps) const {
     return "env OMP_WAIT_POLICY=PASSIVE " + kBinary + " --threads 1 train vqgan --dataset " + (dir_ / "data").string() +
            " --out " + out.string() + " --config " + (dir_ / "tiny.json").string() +
-           " --steps " + std::to_string(steps) + " --batch 4 --checkpoint-every 1 --log-every 1 --disc-start 3 --reinit-every 2 --seed 5";
+           " --steps " + std::to_string(steps) + " --batch 4 --checkpoint-every 1 --log-every 1 --disc-start 3 --reinit-every 1 --seed 5";
   }
   TempDir dir_;
 };
@@ -159,6 +159,28 @@ TEST_F(TrainCrash, KilledRunsResumeToTheWeightsOfAnUninterruptedOne) {
   std::mt19937 rng(20261125);
   int killed = 0, mid_checkpoint = 0, attempts = 0;
   int64_t newest = 0;  // step of the newest complete checkpoint so far
+  {
+    // One kill early, right after the step-2 checkpoint: the resumed run then goes through dead-code
+    // re-initialisations (every step until step 8), which draw on state that only the checkpoint can restore.
+    const std::string shell = "exec " + train(run, steps) + " > '" + (dir_ / "early.log").string() + "' 2>&1";
+    const char* argv[] = {"/bin/sh", "-c", shell.c_str(), nullptr};
+    pid_t pid = -1;
+    ASSERT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+    int raw = 0;
+    while (!fs::exists(run / "checkpoints" / "step-000000002") && waitpid(pid, &raw, WNOHANG) != pid)
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    kill(pid, SIGKILL);
+    waitpid(pid, &raw, 0);
+    const int64_t at = couture::load_checkpoint(couture::list_checkpoints(run).back()).step;
+    ASSERT_LT(at, 8) << read_text(dir_ / "early.log");
+    auto resumed = run_command(train(run, steps));
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    const double weights = max_weight_difference(reference / "vqgan.safetensors", run / "vqgan.safetensors");
+    std::printf("early kill after the checkpoint of step %lld, resumed: max weight difference %.3g\n",
+                static_cast<long long>(at), weights);
+    EXPECT_LE(weights, 1e-6) << "a run resumed from step " << at << " ended elsewhere than an uninterrupted one";
+    fs::remove_all(run);  // the random kills below start afresh
+  }
   // Every other kill waits for a checkpoint being written; keep trying until two such kills left a temporary
   // folder behind (timing decides whether a kill lands inside the write).
   while ((killed < kills || mid_checkpoint < 2) && attempts < kills + 12) {
