@@ -41,6 +41,12 @@ class BundleGenerator : public Generator {
                       ClipScorerOptions{params.bf16});
     check_consistency();
     vqgan_->eval();
+    // With bf16, the decoder runs in bf16 too (about 2x faster at 256 px: 0.87 against 1.69 s an image in
+    // models_vqgan_bench); the encoder stays F32, so that variations pick the same codes as without it.
+    if (bf16_) {
+      vqgan_->post_quant_conv->to(at::kBFloat16);
+      vqgan_->decoder->to(at::kBFloat16);
+    }
     dalle_->eval();
     defaults_ = manifest_.defaults();
   }
@@ -86,7 +92,7 @@ class BundleGenerator : public Generator {
     std::vector<at::Tensor> decoded;
     for (int64_t start = 0; start < params.n; start += kDecodeBatch) {
       const int64_t end = std::min<int64_t>(params.n, start + kDecodeBatch);
-      decoded.push_back(vqgan_->decode_codes(codes.slice(0, start, end)).clamp(-1, 1));
+      decoded.push_back(vqgan_->decode_codes(codes.slice(0, start, end)).to(at::kFloat).clamp(-1, 1));
       if (progress && !progress("decode", end, params.n)) return cancelled(std::move(result));
     }
     const at::Tensor images = torch::cat(decoded);
