@@ -14,14 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "../tests/support/tiny_bundle.h"
 #include "core/error.h"
 #include "core/threads.h"
-#include "models/clip.h"
-#include "models/dalle.h"
-#include "models/vqgan.h"
-#include "nn/tensor_io.h"
 #include "nn/threads.h"
-#include "pipeline/bundle.h"
 #include "pipeline/generator.h"
 
 using namespace couture;
@@ -39,50 +35,17 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// A WordPiece vocabulary of exactly `size` entries: the caption words first, then filler pieces.
-void write_vocab(const fs::path& path, int64_t size) {
-  std::ofstream out(path);
-  int64_t n = 0;
-  for (const char* w : {"[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]", ".", ",", "상의에서", "색상은", "카테고리는",
-                        "프린트에는", "레드이다", "티셔츠이다", "무지이다", "이다", "##이다"}) {
-    out << w << "\n";
-    ++n;
-  }
-  for (; n < size; ++n) out << "##f" << n << "\n";
-}
-
 // Random `kodalle` VQGAN, DALL-E and KoCLIP, written as a bundle by the real bundle code.
 fs::path make_random_kodalle_bundle(const fs::path& dir) {
   fs::create_directories(dir / "src");
   at::manual_seed(1);
-  VQGanConfig vc = VQGanConfig::preset("kodalle");
   DalleConfig dc = DalleConfig::preset("kodalle");
-  write_vocab(dir / "src/vocab.txt", dc.num_text_tokens);
+  testing::write_tiny_vocab(dir / "src/vocab.txt", dc.num_text_tokens);
   dc.text_pad_id = 1;
-  {
-    VQModel vqgan(vc);
-    save_vqgan(dir / "src/vqgan.safetensors", vqgan);
-  }
-  {
-    Dalle dalle(dc);
-    save_tensors(dir / "src/dalle.safetensors", state_dict(*dalle), {{"config", dc.to_json().dump()}});
-  }
-  {
-    ClipConfig cc = ClipConfig::from_preset("kodalle");
-    cc.set_vocab(dc.num_text_tokens, 1);
-    Clip clip(cc);
-    clip->reset_parameters(at::detail::getDefaultCPUGenerator());
-    save_clip(dir / "src/clip.safetensors", *clip);
-  }
-  BundleSources sources;
-  sources.vocab = dir / "src/vocab.txt";
-  sources.vqgan = dir / "src/vqgan.safetensors";
-  sources.dalle = dir / "src/dalle.safetensors";
-  sources.reranker = dir / "src/clip.safetensors";
-  sources.name = "kodalle-random";
-  write_bundle(sources, dir / "bundle");
-  fs::remove_all(dir / "src");
-  return dir / "bundle";
+  ClipConfig cc = ClipConfig::from_preset("kodalle");
+  cc.set_vocab(dc.num_text_tokens, 1);
+  return testing::write_random_bundle(dir, VQGanConfig::preset("kodalle"), dc, &cc, "kodalle-random",
+                                      /*keep_sources=*/false);
 }
 
 json run_case(const std::string& name, const fs::path& bundle, bool bf16, int reps, int n, int top) {

@@ -18,8 +18,8 @@ VQGanConfig VQGanConfig::fmnist() {
   VQGanConfig c;
   c.resolution = 64;
   c.ch = 32;
-  c.norm_groups = 8;  // 4 channels per group at ch 32, as taming's 128/32: with 32 groups every channel is normalised
-                      // alone (instance norm), which erases each image's colour and left the reconstructions brown
+  c.norm_groups = 8;  // 4 channels per group at ch 32, as taming's 128/32 (32 groups would normalise every channel
+                      // alone, an instance norm; see docs/vqgan.md)
   c.ch_mult = {1, 2, 2, 4};  // f8: 64 px -> 8x8 = 64 codes
   c.num_res_blocks = 1;
   c.attn_resolutions = {8};

@@ -15,13 +15,48 @@
 
 namespace couture::testing {
 
-// The Korean words of Couture-FMNIST captions, enough for a WordPiece vocabulary that covers the test prompts.
-inline void write_tiny_vocab(const std::filesystem::path& path) {
+// The Korean words of Couture-FMNIST captions, enough for a WordPiece vocabulary that covers the test prompts;
+// then filler pieces up to `size` entries when `size` is larger (a preset's exact vocabulary size).
+inline void write_tiny_vocab(const std::filesystem::path& path, int64_t size = 0) {
   std::ofstream out(path);
-  out << "[CLS]\n[PAD]\n[SEP]\n[UNK]\n[MASK]\n.\n,\n";
-  for (const char* w : {"상의에서", "원피스에서", "하의에서", "색상은", "카테고리는", "프린트에는", "레드이다", "블루이다",
-                        "그린이다", "티셔츠이다", "드레스이다", "무지이다", "체크이다", "레드", "블루", "이다", "##이다"})
+  int64_t n = 0;
+  for (const char* w : {"[CLS]", "[PAD]", "[SEP]", "[UNK]", "[MASK]", ".", ",", "상의에서", "원피스에서", "하의에서", "색상은",
+                        "카테고리는", "프린트에는", "레드이다", "블루이다", "그린이다", "티셔츠이다", "드레스이다", "무지이다",
+                        "체크이다", "레드", "블루", "이다", "##이다"}) {
     out << w << "\n";
+    ++n;
+  }
+  for (; n < size; ++n) out << "##f" << n << "\n";
+}
+
+// Writes randomly initialised models of these configs (seeded; no reranker when `clip` is null) and bundles them
+// as DIR/bundle with the real bundle code; the sources under DIR/src are removed afterwards when `keep_sources` is
+// false. `dc.num_text_tokens` must match the vocabulary DIR/src/vocab.txt.
+inline std::filesystem::path write_random_bundle(const std::filesystem::path& dir, const VQGanConfig& vc,
+                                                 const DalleConfig& dc, const ClipConfig* clip,
+                                                 const std::string& name, bool keep_sources = true) {
+  BundleSources sources;
+  sources.vocab = dir / "src/vocab.txt";
+  sources.vqgan = dir / "src/vqgan.safetensors";
+  sources.dalle = dir / "src/dalle.safetensors";
+  {
+    VQModel vqgan(vc);
+    save_vqgan(sources.vqgan, vqgan);
+  }
+  {
+    Dalle dalle(dc);
+    save_tensors(sources.dalle, state_dict(*dalle), {{"config", dc.to_json().dump()}});
+  }
+  if (clip) {
+    Clip model(*clip);
+    model->reset_parameters(at::detail::getDefaultCPUGenerator());
+    sources.reranker = dir / "src/clip.safetensors";
+    save_clip(sources.reranker, *model);
+  }
+  sources.name = name;
+  write_bundle(sources, dir / "bundle");
+  if (!keep_sources) std::filesystem::remove_all(dir / "src");
+  return dir / "bundle";
 }
 
 inline std::filesystem::path make_tiny_bundle(const std::filesystem::path& dir, uint64_t seed = 1,
@@ -41,8 +76,6 @@ inline std::filesystem::path make_tiny_bundle(const std::filesystem::path& dir, 
   vc.z_channels = 8;
   vc.embed_dim = 8;
   vc.n_embed = 32;
-  VQModel vqgan(vc);
-  save_vqgan(dir / "src/vqgan.safetensors", vqgan);
 
   DalleConfig dc = DalleConfig::preset("fmnist");
   dc.num_text_tokens = vocab;
@@ -55,24 +88,10 @@ inline std::filesystem::path make_tiny_bundle(const std::filesystem::path& dir, 
   dc.image_fmap_size = vc.grid_size();
   dc.num_image_tokens = vc.n_embed;
   dc.text_pad_id = pad;
-  Dalle dalle(dc);
-  save_tensors(dir / "src/dalle.safetensors", state_dict(*dalle), {{"config", dc.to_json().dump()}});
 
-  BundleSources sources;
-  sources.vocab = dir / "src/vocab.txt";
-  sources.vqgan = dir / "src/vqgan.safetensors";
-  sources.dalle = dir / "src/dalle.safetensors";
-  if (with_reranker) {
-    ClipConfig cc = ClipConfig::from_preset("tiny");
-    cc.set_vocab(vocab, pad);
-    Clip clip(cc);
-    clip->reset_parameters(at::detail::getDefaultCPUGenerator());
-    save_clip(dir / "src/clip.safetensors", *clip);
-    sources.reranker = dir / "src/clip.safetensors";
-  }
-  sources.name = "tiny";
-  write_bundle(sources, dir / "bundle");
-  return dir / "bundle";
+  ClipConfig cc = ClipConfig::from_preset("tiny");
+  cc.set_vocab(vocab, pad);
+  return write_random_bundle(dir, vc, dc, with_reranker ? &cc : nullptr, "tiny");
 }
 
 }  // namespace couture::testing
