@@ -73,12 +73,28 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
   }
 }
 
+// stb_image grows its IDAT buffer to each chunk's declared length before reading it, so a PNG whose chunk claims
+// more bytes than the file holds made it allocate up to 2 GB (found by io_image_fuzz). Refused here first.
+void check_png_chunk_lengths(const uint8_t* data, size_t size, const std::string& source) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (size < 8 || std::memcmp(data, kSignature, 8) != 0) return;
+  for (size_t i = 8; i + 8 <= size;) {
+    const size_t length = (size_t(data[i]) << 24) | (size_t(data[i + 1]) << 16) | (size_t(data[i + 2]) << 8) | data[i + 3];
+    if (length > size - i - 8)
+      throw InputError("'" + source + "': corrupt PNG (a chunk declares " + std::to_string(length) +
+                       " bytes, more than the file holds)");
+    if (std::memcmp(data + i + 4, "IEND", 4) == 0) return;
+    i += 12 + length;  // length, type, data, CRC
+  }
+}
+
 }  // namespace
 
 Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels) {
   COUTURE_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
   COUTURE_CHECK_INPUT(size > 0 && size < size_t(INT32_MAX), "'", source, "': empty or oversized image file");
   check_jpeg_huffman_tables(data, size, source);
+  check_png_chunk_lengths(data, size, source);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, int(size), &w, &h, &c))
     throw InputError("'" + source + "': not a readable PNG or JPEG image (" + stbi_failure_reason() + ")");
