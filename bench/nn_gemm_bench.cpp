@@ -1,0 +1,79 @@
+// The machine's matrix-product speed, measured first by scripts/bench so every other figure can be read against
+// it: a square N x N x N matmul (N 2048; GFLOP/s = 2 N^3 / s, the machine line's figure) and a 4096 -> 4096 linear
+// layer at batch 16 (the shape of a transformer's weights at sampling time: bound by reading the weights), in fp32
+// and bf16. Quality: each product's relative error against fp64 on its first 64 rows.
+#include <thread>
+
+#include "bench_common.h"
+#include "core/threads.h"
+#include "nn/threads.h"
+
+using namespace couture;
+
+namespace {
+
+struct Shape {
+  std::string name, what;
+  int64_t m, k, n;  // [m, k] x [k, n]
+};
+
+bench::Row run_case(const Shape& s, at::ScalarType dtype, int reps, int threads) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  auto a = at::randn({s.m, s.k}, gen), w = at::randn({s.n, s.k}, gen) / std::sqrt(double(s.k));
+  const auto ref = at::matmul(a.narrow(0, 0, std::min<int64_t>(64, s.m)).to(at::kDouble), w.to(at::kDouble).t());
+  auto x = a.to(dtype), wd = w.to(dtype);
+  at::Tensor y;
+  bench::reset_peak_rss();
+  // at::linear is the same product as matmul with the transposed weight; both go to the BLAS (or oneDNN) GEMM.
+  const bench::Timing t = bench::time_median(reps, [&] { y = at::linear(x, wd); });
+  const double flop = 2.0 * double(s.m) * double(s.k) * double(s.n);
+  bench::Row r;
+  r.bench = "nn_gemm";
+  r.case_name = s.name + (dtype == at::kFloat ? "_fp32" : "_bf16");
+  r.what = s.what + (dtype == at::kFloat ? ", fp32" : ", bf16");
+  r.median_s = t.wall, r.reps = t.reps, r.threads = threads;
+  r.throughput = flop / t.wall / 1e9, r.throughput_unit = "GFLOP/s";
+  auto got = y.narrow(0, 0, ref.size(0)).to(at::kDouble);
+  r.quality = ((got - ref).norm() / ref.norm()).item<double>();
+  r.quality_label = "rel err vs fp64";
+  r.peak_mb = bench::peak_rss_mb();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
+  CLI::App app{"Matrix-product speed (GFLOP/s) in fp32 and bf16: the machine line of `make bench`"};
+  bench::Options o;
+  o.reps = 5;
+  bench::add_common_options(app, o, "A 1024 matmul instead of 2048");
+  CLI11_PARSE(app, argc, argv);
+  init_torch_threads(o.threads);
+  const int64_t n = o.quick ? 1024 : 2048;
+  const std::vector<Shape> shapes = {
+      {"matmul_" + std::to_string(n), "matmul " + std::to_string(n) + "^3", n, n, n},
+      {"linear_4096_b16", "linear 4096->4096, batch 16", 16, 4096, 4096}};
+  std::printf("GEMM: %s, %d cores, %d threads, median of %d (after a warm-up)\n", bench::cpu_model().c_str(),
+              core_count(), threads(), o.reps);
+  bench::print_rows_header();
+  std::vector<bench::Row> rows;
+  for (const Shape& s : shapes)
+    for (auto dtype : {at::kFloat, at::kBFloat16}) {
+      rows.push_back(run_case(s, dtype, o.reps, threads()));
+      bench::print_row(rows.back());
+    }
+  const double fp32 = rows[0].throughput, bf16 = rows[1].throughput;
+  std::printf("machine: %d cores, %s, GEMM fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (threads %d)\n", core_count(),
+              bench::cpu_model().c_str(), fp32, bf16, threads());
+  bench::json machine = {{"cores", core_count()},
+                         {"hardware_threads", std::thread::hardware_concurrency()},
+                         {"cpu", bench::cpu_model()},
+                         {"threads", threads()},
+                         {"gemm_case", rows[0].what},
+                         {"gemm_fp32_gflops", fp32},
+                         {"gemm_bf16_gflops", bf16},
+                         {"load_average", bench::load_average()}};
+  bench::write_json(o.json_path, {{"bench", "nn_gemm"}, {"machine", machine}}, rows);
+  return 0;
+}
