@@ -26,12 +26,13 @@ struct Options {
   bool quick = false;
 };
 
-// The options every bench takes; `quick_help` says what --quick leaves out in this bench.
-inline void add_common_options(CLI::App& app, Options& o, const std::string& quick_help) {
+// The options every bench takes; `quick_help` says what --quick leaves out in this bench. A bench that runs on one
+// thread by design takes no --threads.
+inline void add_common_options(CLI::App& app, Options& o, const std::string& quick_help, bool threads_option = true) {
   app.add_option("--json", o.json_path, "Also write the results (with their uniform `rows`) as JSON to this file");
   app.add_option("--reps", o.reps, "Timed repetitions per case (median), after a warm-up")
       ->check(CLI::Range(1, 1000));
-  app.add_option("--threads", o.threads, "Intra-op threads (0: one per core)");
+  if (threads_option) app.add_option("--threads", o.threads, "Intra-op threads (0: one per core)");
   app.add_flag("--quick", o.quick, quick_help);
 }
 

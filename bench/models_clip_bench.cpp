@@ -1,16 +1,13 @@
 // KoCLIP encoding speed: images/s and captions/s for the `kodalle` and `fmnist` presets in fp32 and bf16, with the
 // bf16 embeddings' cosine similarity to the fp32 ones as the quality figure.
-// Usage: models_clip_bench [--json FILE] [--reps N] [--threads N]. Weights are drawn by reset_parameters (seeded) and BatchNorm statistics are set from one batch, so
-// activations have realistic scales.
-#include <algorithm>
-#include <chrono>
-#include <fstream>
+// Usage: models_clip_bench [--json FILE] [--reps N] [--threads N] [--quick (fmnist only)]. Weights are drawn by
+// reset_parameters (seeded) and BatchNorm statistics are set from one batch, so activations have realistic scales.
 #include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/threads.h"
 #include "models/clip.h"
 #include "nn/threads.h"
@@ -25,23 +22,6 @@ struct Case {
   double per_second = 0, seconds = 0, cosine_mean = 1, cosine_min = 1;
   std::string note;
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <typename F>
-double time_median(int reps, F&& f) {
-  f();  // warm-up
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return median(t);
-}
 
 // Running statistics from one train-mode pass (momentum 1), as if the model had been trained on such inputs.
 void calibrate_batchnorm(Clip& model, const at::Tensor& images) {
@@ -88,8 +68,8 @@ std::vector<Case> run_preset(const std::string& preset, int reps) {
     Case txt{preset, name, "text", text_batch, tokens, 0, 0, 1, 1, ""};
     try {
       at::Tensor out_i, out_t;
-      img.seconds = time_median(reps, [&] { out_i = model->encode_image(x); });
-      txt.seconds = time_median(reps, [&] { out_t = model->encode_text(ids); });
+      img.seconds = bench::time_median(reps, [&] { out_i = model->encode_image(x); }).wall;
+      txt.seconds = bench::time_median(reps, [&] { out_t = model->encode_text(ids); }).wall;
       img.per_second = double(image_batch) / img.seconds;
       txt.per_second = double(text_batch) / txt.seconds;
       if (dtype == at::kFloat) {
@@ -109,31 +89,40 @@ std::vector<Case> run_preset(const std::string& preset, int reps) {
   return cases;
 }
 
+bench::Row table_row(const Case& c, int reps) {
+  bench::Row r{.bench = "models_clip",
+               .case_name = c.preset + "_" + c.side + "_" + c.dtype,
+               .what = c.preset + " " + c.side + " tower, " + c.dtype + ", batch " + std::to_string(c.batch)};
+  r.note = c.note;
+  r.median_s = c.seconds, r.reps = reps, r.threads = threads();
+  r.throughput = c.per_second, r.throughput_unit = c.side == "image" ? "images/s" : "captions/s";
+  if (c.dtype != "fp32") r.quality = c.cosine_mean;
+  r.quality_label = c.dtype == "fp32" ? "reference for bf16" : "cosine vs fp32";
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path;
-  int reps = 5, thread_count = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--json" && i + 1 < argc) json_path = argv[++i];
-    else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--threads" && i + 1 < argc) thread_count = std::atoi(argv[++i]);
-    else {
-      std::cerr << "usage: models_clip_bench [--json FILE] [--reps N] [--threads N (0: one per core)]\n";
-      return 2;
-    }
-  }
-  init_torch_threads(thread_count);
+  CLI::App app{"KoCLIP encoding speed, fp32 and bf16"};
+  bench::Options o{.reps = 5};
+  bench::add_common_options(app, o, "The fmnist preset only");
+  CLI11_PARSE(app, argc, argv);
+  const int reps = o.reps;
+  init_torch_threads(o.threads);
   std::cout << "KoCLIP encoding, " << threads() << " threads of " << core_count() << " cores, median of " << reps
             << " repetitions (after a warm-up)\n";
   std::cout << std::left << std::setw(9) << "preset" << std::setw(6) << "dtype" << std::setw(7) << "tower"
             << std::setw(8) << "batch" << std::setw(8) << "tokens" << std::right << std::setw(12) << "items/s"
             << std::setw(12) << "batch ms" << std::setw(18) << "cos vs fp32 mean" << std::setw(10) << "min"
             << "\n";
-  nlohmann::ordered_json out = {{"bench", "models_clip"}, {"threads", threads()}, {"reps", reps}, {"cases", {}}};
-  for (const std::string preset : {"fmnist", "kodalle"}) {
+  bench::json out = {{"bench", "models_clip"}, {"threads", threads()}, {"reps", reps}, {"cases", {}}};
+  std::vector<bench::Row> rows;
+  std::vector<std::string> presets = {"fmnist", "kodalle"};
+  if (o.quick) presets.pop_back();
+  for (const std::string& preset : presets) {
     for (const Case& c : run_preset(preset, reps)) {
+      rows.push_back(table_row(c, reps));
       std::cout << std::left << std::setw(9) << c.preset << std::setw(6) << c.dtype << std::setw(7) << c.side
                 << std::setw(8) << c.batch << std::setw(8) << (c.tokens ? std::to_string(c.tokens) : "-");
       if (!c.note.empty()) {
@@ -155,6 +144,6 @@ int main(int argc, char** argv) {
                               {"note", c.note}});
     }
   }
-  if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+  bench::write_json(o.json_path, out, rows);
   return 0;
 }

@@ -6,14 +6,11 @@
 #include <ATen/autocast_mode.h>
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "io/safetensors.h"
@@ -28,10 +25,9 @@ using json = nlohmann::ordered_json;
 namespace {
 
 struct Options {
-  std::string preset = "kodalle", json_path, child_case, dump_path;
+  bench::Options common;
+  std::string preset = "kodalle", child_case, dump_path;
   int64_t candidates = 16;
-  int reps = 3, threads = 0;
-  bool quick = false;
 };
 
 struct Case {
@@ -48,36 +44,6 @@ const std::vector<Case> kCases = {
     {"train_fp32", "train fwd+bwd, batch 4, fp32", true},
     {"train_bf16_autocast", "train fwd+bwd, batch 4, bf16 autocast", true},
 };
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return -1;
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return one + " " + five + " " + fifteen;
-}
-
-std::string cpu_model() {
-  std::ifstream info("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(info, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
 
 // Same random weights in every case (one seed), built directly in the weights' dtype.
 Dalle make_model(const Options& o, at::ScalarType dtype) {
@@ -103,13 +69,13 @@ json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t ca
   if (cache) {
     std::vector<double> times;
     SampleResult result;
-    for (int r = 0; r < o.reps; ++r) {
-      const double start = now();
+    for (int r = 0; r < o.common.reps; ++r) {
+      const double start = bench::now();
       result = sample_codes(model, caption, params);
-      times.push_back(now() - start);
+      times.push_back(bench::now() - start);
     }
-    out["seconds"] = median(times);
-    out["reps"] = o.reps;
+    out["seconds"] = bench::median(times);
+    out["reps"] = o.common.reps;
     if (!o.dump_path.empty()) {
       torch::NoGradGuard no_grad;
       auto first = stepwise_image_logits(model, caption, result.codes.narrow(0, 0, 1), true).select(1, 0);
@@ -126,9 +92,9 @@ json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t ca
     model->image_logits(model->transform(prefix).select(1, -1));  // warm-up
     for (int64_t s : at_steps) {
       auto x = s == 0 ? prefix : at::cat({prefix, model->embed_image(codes.narrow(1, 0, s), 0)}, 1);
-      const double start = now();
+      const double start = bench::now();
       model->image_logits(model->transform(x).select(1, -1));
-      step_seconds.push_back(now() - start);
+      step_seconds.push_back(bench::now() - start);
     }
     double total = 0;
     for (int64_t s = 0; s < N; ++s) {
@@ -156,21 +122,21 @@ json run_training(const Options& o, bool autocast) {
   auto codes = at::randint(c.num_image_tokens, {B, c.image_seq_len()}, at::kLong);
   at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
   std::vector<double> times, losses;
-  const int steps = std::max(2, o.reps - 1) + 1;  // the first is a warm-up
+  const int steps = std::max(2, o.common.reps - 1) + 1;  // the first is a warm-up
   for (int step = 0; step < steps; ++step) {
     torch::manual_seed(7);  // same dropout masks in both cases
     model->zero_grad();
-    const double start = now();
+    const double start = bench::now();
     at::autocast::set_cpu_enabled(autocast);
     auto loss = model->loss(text, codes).loss;
     at::autocast::set_cpu_enabled(false);
     loss.backward();
     at::autocast::clear_cache();
-    if (step > 0) times.push_back(now() - start);
+    if (step > 0) times.push_back(bench::now() - start);
     losses.push_back(loss.item<double>());
   }
   json out;
-  out["seconds"] = median(times);
+  out["seconds"] = bench::median(times);
   out["reps"] = int(times.size());
   out["tokens"] = B * c.total_seq_len();
   out["tokens_per_s"] = double(B * c.total_seq_len()) / out["seconds"].get<double>();
@@ -188,7 +154,7 @@ json run_child(const Options& o) {
   else if (o.child_case == "train_fp32") out = run_training(o, false);
   else if (o.child_case == "train_bf16_autocast") out = run_training(o, true);
   else throw Error("unknown case '" + o.child_case + "'");
-  out["peak_mb"] = peak_rss_mb();
+  out["peak_mb"] = bench::peak_rss_mb();
   out["threads"] = threads();
   return out;
 }
@@ -196,7 +162,7 @@ json run_child(const Options& o) {
 json run_in_child(const std::string& self, const Options& o, const Case& c, const std::string& dump) {
   std::ostringstream cmd;
   cmd << "'" << self << "' --case " << c.name << " --preset " << o.preset << " --candidates " << o.candidates
-      << " --reps " << o.reps << " --threads " << o.threads;
+      << " --reps " << o.common.reps << " --threads " << o.common.threads;
   if (!dump.empty()) cmd << " --dump '" << dump << "'";
   FILE* pipe = popen(cmd.str().c_str(), "r");
   if (!pipe) throw Error("cannot start " + cmd.str());
@@ -230,22 +196,42 @@ std::string bf16_quality(const std::string& bf16_dump, const std::string& fp32_d
   return text;
 }
 
+// The cases in the project's uniform table (after the fp32 case has filled in the bf16 case's comparison).
+std::vector<bench::Row> table_rows(const std::string& preset, const json& results) {
+  std::vector<bench::Row> rows;
+  for (const json& j : results) {
+    bench::Row r{.bench = "models_dalle", .case_name = preset + "_" + j["case"].get<std::string>(),
+                 .what = preset + " " + j["what"].get<std::string>()};
+    r.median_s = j["seconds"], r.reps = j["reps"], r.threads = j["threads"];
+    r.throughput = j["tokens_per_s"], r.throughput_unit = "tokens/s";
+    r.peak_mb = j["peak_mb"];
+    if (j.contains("logits_rel_err_vs_fp32")) {
+      r.quality = j["logits_rel_err_vs_fp32"], r.quality_label = "logits rel err vs fp32";
+    } else if (j.contains("loss")) {
+      r.quality = j["loss"], r.quality_label = "loss (random data)";
+    } else {
+      r.quality_label = j["quality"].get<std::string>();
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
   CLI::App app{"DALL-E sampling and training speed (kodalle preset, random weights)"};
   Options o;
-  app.add_option("--json", o.json_path, "Also write the results as JSON to this file");
-  app.add_option("--preset", o.preset, "Model preset");
+  bench::add_common_options(app, o.common, "Skip the slow cases (fp32 no-cache, training); the fmnist preset "
+                                           "unless --preset is given");
+  auto* preset_option = app.add_option("--preset", o.preset, "Model preset");
   app.add_option("--candidates", o.candidates, "Candidates per sampling run");
-  app.add_option("--reps", o.reps, "Repetitions per case (median)");
-  app.add_option("--threads", o.threads, "Intra-op threads (0: one per core)");
-  app.add_flag("--quick", o.quick, "Skip the slow cases (fp32 no-cache, training)");
   app.add_option("--case", o.child_case, "Run one case and print its result (used internally)");
   app.add_option("--dump", o.dump_path, "With --case: save the sampled codes and first logits here");
   CLI11_PARSE(app, argc, argv);
-  init_torch_threads(o.threads);
+  if (o.common.quick && preset_option->count() == 0) o.preset = "fmnist";
+  init_torch_threads(o.common.threads);
   try {
     if (!o.child_case.empty()) {
       std::printf("RESULT %s\n", run_child(o).dump().c_str());
@@ -253,8 +239,8 @@ int main(int argc, char** argv) {
     }
     std::printf("DALL-E bench: preset %s, %lld candidates, %s, %d threads (OMP_WAIT_POLICY %s), %d reps (median), "
                 "load average %s\n",
-                o.preset.c_str(), (long long)o.candidates, cpu_model().c_str(), threads(),
-                std::getenv("OMP_WAIT_POLICY"), o.reps, load_average().c_str());
+                o.preset.c_str(), (long long)o.candidates, bench::cpu_model().c_str(), threads(),
+                std::getenv("OMP_WAIT_POLICY"), o.common.reps, bench::load_average().c_str());
     std::fflush(stdout);
     const std::string self = std::filesystem::canonical("/proc/self/exe").string();
     const auto dir = std::filesystem::temp_directory_path();
@@ -263,7 +249,7 @@ int main(int argc, char** argv) {
     json results = json::array();
     std::printf("%-24s %10s %10s %9s %7s  %s\n", "case", "seconds", "tokens/s", "peak MB", "threads", "quality");
     for (const auto& c : kCases) {
-      if (o.quick && c.slow) continue;
+      if (o.common.quick && c.slow) continue;
       const std::string dump = c.name == "sample_bf16_cache"   ? bf16_dump
                                : c.name == "sample_fp32_cache" ? fp32_dump
                                                                : "";
@@ -286,15 +272,13 @@ int main(int argc, char** argv) {
       results.push_back(row);
     }
     std::printf("load average at the end: %s (other work on the machine slows every case, 2 threads most)\n",
-                load_average().c_str());
+                bench::load_average().c_str());
     std::filesystem::remove(bf16_dump);
     std::filesystem::remove(fp32_dump);
-    if (!o.json_path.empty()) {
-      json doc = {{"bench", "models_dalle"}, {"preset", o.preset}, {"cpu", cpu_model()}, {"threads", threads()},
-                  {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY")},
-                  {"load_average_end", load_average()}, {"results", results}};
-      std::ofstream(o.json_path) << doc.dump(2) << "\n";
-    }
+    json doc = {{"bench", "models_dalle"}, {"preset", o.preset}, {"cpu", bench::cpu_model()},
+                {"threads", threads()}, {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY")},
+                {"load_average_end", bench::load_average()}, {"results", results}};
+    bench::write_json(o.common.json_path, doc, table_rows(o.preset, results));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "models_dalle_bench: %s\n", e.what());
     return 1;

@@ -3,20 +3,15 @@
 // image's relative error and largest absolute difference; encode: relative error of h and the share of equal codes).
 // The codebook is drawn from the encoder's outputs on the bench images (as training leaves it), so codes are close
 // calls as in a trained model rather than all equidistant.
-// Usage: models_vqgan_bench [--json FILE] [--reps N] [--threads N] [--presets kodalle,fmnist]
-#include <time.h>
-
-#include <algorithm>
+// Usage: models_vqgan_bench [--json FILE] [--reps N] [--threads N] [--presets kodalle,fmnist] [--quick (fmnist)]
 #include <cstdlib>
-#include <chrono>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/threads.h"
 #include "models/vqgan.h"
 #include "nn/threads.h"
@@ -25,45 +20,14 @@ using namespace couture;
 
 namespace {
 
-struct Timing {
-  double wall = 0, cpu = 0;  // medians, seconds
-};
-
 struct Case {
   std::string preset, op, dtype, layout;
   int64_t batch = 0;
-  Timing time;                      // per batch
+  bench::Timing time;               // per batch
   double rel_err = 0, max_abs = 0;  // vs F32 NCHW (decode: image; encode: h)
   double codes_equal = 1;           // encode only
   std::string note;
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-double process_cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-
-// Wall-clock and process CPU time (all threads). On a shared machine the wall time includes waiting for the cores;
-// CPU time / threads is what the run would take on idle cores with perfect scaling.
-template <typename F>
-Timing time_median(int reps, F&& f) {
-  f();  // warm-up
-  std::vector<double> wall, cpu;
-  for (int r = 0; r < reps; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    const double cpu_start = process_cpu_seconds();
-    f();
-    cpu.push_back(process_cpu_seconds() - cpu_start);
-    wall.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return {median(wall), median(cpu)};
-}
 
 void deviation(const at::Tensor& out, const at::Tensor& ref, Case& c) {
   auto o = out.to(at::kFloat).contiguous(), r = ref.to(at::kFloat).contiguous();
@@ -108,8 +72,8 @@ std::vector<Case> run_preset(const std::string& preset, int reps) {
       try {
         VQEncoded e;
         at::Tensor image;
-        enc.time = time_median(reps, [&] { e = model->encode(x); });
-        dec.time = time_median(reps, [&] { image = model->decode_codes(codes); });
+        enc.time = bench::time_median(reps, [&] { e = model->encode(x); });
+        dec.time = bench::time_median(reps, [&] { image = model->decode_codes(codes); });
         if (!ref_image.defined()) {
           ref_image = image;
           ref_h = e.h;
@@ -135,24 +99,36 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+// The case in the project's uniform table: seconds per batch, images/s, and the quality figure that matters for
+// the op (encode: the codes the DALL-E would see; decode: the picture).
+bench::Row table_row(const Case& c, int reps) {
+  bench::Row r{.bench = "models_vqgan",
+               .case_name = c.preset + "_" + c.op + "_" + c.dtype + "_" + c.layout,
+               .what = c.preset + " " + c.op + ", " + c.dtype + " " + c.layout + ", batch " + std::to_string(c.batch)};
+  r.note = c.note;
+  r.median_s = c.time.wall, r.reps = reps, r.threads = threads();
+  r.throughput = double(c.batch) / c.time.wall, r.throughput_unit = "images/s";
+  if (c.dtype == "fp32" && c.layout == "nchw") {
+    r.quality_label = "reference";
+  } else {
+    r.quality = c.op == "encode" ? c.codes_equal : c.rel_err;
+    r.quality_label = c.op == "encode" ? "codes equal to fp32" : "rel err vs fp32";
+  }
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json_path, presets = "fmnist,kodalle";
-  int reps = 3, thread_count = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--json" && i + 1 < argc) json_path = argv[++i];
-    else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--threads" && i + 1 < argc) thread_count = std::atoi(argv[++i]);
-    else if (a == "--presets" && i + 1 < argc) presets = argv[++i];
-    else {
-      std::cerr << "usage: models_vqgan_bench [--json FILE] [--reps N] [--threads N (0: one per core)] "
-                   "[--presets kodalle,fmnist]\n";
-      return 2;
-    }
-  }
-  init_torch_threads(thread_count);
+  CLI::App app{"VQGAN encode/decode speed, fp32/bf16, NCHW/channels-last"};
+  bench::Options o;
+  std::string presets = "fmnist,kodalle";
+  bench::add_common_options(app, o, "The fmnist preset only");
+  app.add_option("--presets", presets, "Comma-separated presets");
+  CLI11_PARSE(app, argc, argv);
+  if (o.quick) presets = "fmnist";
+  const int reps = o.reps;
+  init_torch_threads(o.threads);
   std::cout << "VQGAN encode/decode, " << threads() << " threads of " << core_count() << " cores, median of " << reps
             << " repetitions (after a warm-up); cpu s/image = process CPU time / threads (the wall time on idle "
                "cores); deviation against fp32 nchw\n";
@@ -163,11 +139,13 @@ int main(int argc, char** argv) {
             << std::setw(7) << "layout" << std::setw(6) << "batch" << std::right << std::setw(10) << "images/s"
             << std::setw(10) << "s/image" << std::setw(14) << "cpu s/image" << std::setw(11) << "rel err"
             << std::setw(12) << "max |diff|" << std::setw(13) << "codes equal" << "\n";
-  nlohmann::ordered_json out = {{"bench", "models_vqgan"}, {"threads", threads()}, {"reps", reps}, {"cases", {}}};
+  bench::json out = {{"bench", "models_vqgan"}, {"threads", threads()}, {"reps", reps}, {"cases", {}}};
+  std::vector<bench::Row> rows;
   for (const std::string& preset : split(presets)) {
     for (const Case& c : run_preset(preset, reps)) {
-      nlohmann::ordered_json j = {{"preset", c.preset}, {"op", c.op}, {"dtype", c.dtype}, {"layout", c.layout},
-                                  {"batch", c.batch}};
+      rows.push_back(table_row(c, reps));
+      bench::json j = {{"preset", c.preset}, {"op", c.op}, {"dtype", c.dtype}, {"layout", c.layout},
+                       {"batch", c.batch}};
       std::cout << std::left << std::setw(9) << c.preset << std::setw(8) << c.op << std::setw(6) << c.dtype
                 << std::setw(7) << c.layout << std::setw(6) << c.batch;
       if (!c.note.empty()) {
@@ -194,6 +172,6 @@ int main(int argc, char** argv) {
       out["cases"].push_back(j);
     }
   }
-  if (!json_path.empty()) std::ofstream(json_path) << out.dump(2) << "\n";
+  bench::write_json(o.json_path, out, rows);
   return 0;
 }

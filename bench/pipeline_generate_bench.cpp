@@ -6,15 +6,12 @@
 // buys; for random weights it only shows the stages ran).
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "../tests/support/tiny_bundle.h"
+#include "bench_common.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "nn/threads.h"
@@ -27,13 +24,6 @@ using json = nlohmann::ordered_json;
 namespace {
 
 const char* kPrompt = "상의에서 색상은 레드이다. 카테고리는 티셔츠이다. 프린트에는 무지이다.";
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 // Random `kodalle` VQGAN, DALL-E and KoCLIP, written as a bundle by the real bundle code.
 fs::path make_random_kodalle_bundle(const fs::path& dir) {
@@ -48,10 +38,12 @@ fs::path make_random_kodalle_bundle(const fs::path& dir) {
                                       /*keep_sources=*/false);
 }
 
-json run_case(const std::string& name, const fs::path& bundle, bool bf16, int reps, int n, int top) {
-  const double t_load = now();
+json run_case(const std::string& name, const fs::path& bundle, bool bf16, int reps, int n, int top,
+              std::vector<bench::Row>& rows) {
+  bench::reset_peak_rss();
+  const double t_load = bench::now();
   auto generator = load_generator(LoadParams{bundle, bf16});
-  const double load_seconds = now() - t_load;
+  const double load_seconds = bench::now() - t_load;
   GenerateParams p;
   p.prompt = kPrompt;
   p.n = n;
@@ -60,9 +52,9 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
   std::map<std::string, std::vector<double>> stages;
   for (int r = 0; r <= reps; ++r) {  // r == 0: warm-up
     p.seed = uint64_t(r) * 1000;
-    const double t0 = now();
+    const double t0 = bench::now();
     auto result = generator->generate(p);
-    const double seconds = now() - t0;
+    const double seconds = bench::now() - t0;
     if (r == 0) continue;
     wall.push_back(seconds);
     for (auto& [stage, s] : result.timings.items())
@@ -76,7 +68,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
     gain.push_back(kept / top - all / double(result.candidates.size()));
   }
   json stage_medians = json::object();
-  for (auto& [stage, v] : stages) stage_medians[stage] = median(v);
+  for (auto& [stage, v] : stages) stage_medians[stage] = bench::median(v);
   json out = {{"case", name},
               {"bundle", bundle.string()},
               {"weights", bf16 ? "bf16" : "fp32"},
@@ -84,13 +76,19 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
               {"top", top},
               {"threads", threads()},
               {"load_seconds", load_seconds},
-              {"median_seconds", median(wall)},
+              {"median_seconds", bench::median(wall)},
               {"stage_median_seconds", stage_medians},
-              {"top_score_mean", median(top_mean)},
-              {"rerank_gain", median(gain)}};
+              {"top_score_mean", bench::median(top_mean)},
+              {"rerank_gain", bench::median(gain)}};
+  rows.push_back({.bench = "pipeline_generate", .case_name = name + (bf16 ? "_bf16" : "_fp32"),
+                  .what = name + " bundle, " + std::to_string(n) + " -> " + std::to_string(top) + " end to end",
+                  .median_s = bench::median(wall), .reps = reps, .threads = threads(),
+                  .throughput = double(n) / bench::median(wall), .throughput_unit = "candidates/s",
+                  .quality = bench::median(gain), .quality_label = "rerank gain (score)",
+                  .peak_mb = bench::peak_rss_mb()});
   std::printf("| %s | %s | %d -> %d | %.2f s | %s | %.1f s | %.3f (+%.3f over all %d) |\n", name.c_str(),
-              bf16 ? "bf16" : "fp32", n, top, median(wall), stage_medians.dump().c_str(), load_seconds,
-              median(top_mean), median(gain), n);
+              bf16 ? "bf16" : "fp32", n, top, bench::median(wall), stage_medians.dump().c_str(), load_seconds,
+              bench::median(top_mean), bench::median(gain), n);
   std::fflush(stdout);
   return out;
 }
@@ -100,48 +98,46 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
 int main(int argc, char** argv) {
   couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
   CLI::App app{"End-to-end generation speed: 16 candidates -> top 4"};
-  std::string json_path, model = std::string(COUTURE_SOURCE_DIR) + "/models/default";
-  int reps = 3, thread_count = 0, n = 16, top = 4;
-  bool quick = false;
-  app.add_option("--json", json_path, "Also write the results as JSON to this file");
+  bench::Options o;
+  std::string model = std::string(COUTURE_SOURCE_DIR) + "/models/default";
+  int n = 16, top = 4;
+  bench::add_common_options(app, o, "Skip the random kodalle bundle (writes ~2 GB and takes minutes)");
   app.add_option("--model", model, "The trained bundle to time (default: the committed models/default)");
-  app.add_option("--reps", reps, "Timed runs per case (median), after one warm-up")->check(CLI::Range(1, 100));
-  app.add_option("--threads", thread_count, "Intra-op threads (0: one per core)");
   app.add_option("-n", n, "Candidates")->check(CLI::Range(1, 64));
   app.add_option("--top", top, "Kept after reranking")->check(CLI::Range(1, 64));
-  app.add_flag("--quick", quick, "Skip the random kodalle bundle (writes ~2 GB and takes minutes)");
   CLI11_PARSE(app, argc, argv);
-  init_torch_threads(thread_count);
+  const int reps = o.reps;
+  init_torch_threads(o.threads);
   try {
     std::printf("generate bench: prompt \"%s\", %d threads, %d reps (median after a warm-up)\n\n", kPrompt,
                 threads(), reps);
     std::printf("| bundle | weights | candidates | end to end | stages (median s) | load | reranker score of the "
                 "kept (gain) |\n|---|---|---|---|---|---|---|\n");
     json cases = json::array();
+    std::vector<bench::Row> rows;
     if (fs::exists(fs::path(model) / "model.json")) {
-      cases.push_back(run_case("default", model, false, reps, n, top));
-      cases.push_back(run_case("default", model, true, reps, n, top));
+      cases.push_back(run_case("default", model, false, reps, n, top, rows));
+      cases.push_back(run_case("default", model, true, reps, n, top, rows));
     } else {
       std::printf("| default | - | - | skipped: %s has no model.json (scripts/train-default makes it) |||||\n",
                   model.c_str());
     }
-    if (!quick) {
+    if (!o.quick) {
       const fs::path dir = fs::temp_directory_path() / ("couture-generate-bench-" + std::to_string(getpid()));
-      const double t0 = now();
+      const double t0 = bench::now();
       const fs::path bundle = make_random_kodalle_bundle(dir);
-      std::fprintf(stderr, "generate bench: wrote the random kodalle bundle in %.0f s\n", now() - t0);
+      std::fprintf(stderr, "generate bench: wrote the random kodalle bundle in %.0f s\n", bench::now() - t0);
       try {
-        cases.push_back(run_case("kodalle-random", bundle, true, std::min(reps, 2), n, top));
+        cases.push_back(run_case("kodalle-random", bundle, true, std::min(reps, 2), n, top, rows));
       } catch (...) {
         fs::remove_all(dir);
         throw;
       }
       fs::remove_all(dir);
     }
-    if (!json_path.empty()) {
-      json doc = {{"bench", "pipeline_generate"}, {"threads", threads()}, {"prompt", kPrompt}, {"cases", cases}};
-      std::ofstream(json_path) << doc.dump(2) << "\n";
-    }
+    bench::write_json(o.json_path,
+                      {{"bench", "pipeline_generate"}, {"threads", threads()}, {"prompt", kPrompt}, {"cases", cases}},
+                      rows);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "generate bench: %s\n", e.what());
     return 1;

@@ -1,18 +1,16 @@
 // Tokenizer speed on 100,000 K-Fashion-style captions (composed from the attribute vocabulary with the caption
 // builder, seeded), one thread, encode to text_seq_len ids as the DALL-E's loader does. Quality beside speed:
 // the unknown-token rate and how many captions were cut at max_len. Also times the vocabulary trainer.
+// One thread by design (the loader tokenises on one core), so it takes no --threads.
 //   text_tokenizer_bench [--captions N] [--reps R] [--max-len L] [--vocab FILE] [--vocab-size V] [--json FILE]
-#include <time.h>
-
+//                        [--quick]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "text/caption.h"
 #include "text/kfashion_labels.h"
 #include "text/vocab_train.h"
@@ -20,11 +18,11 @@
 
 namespace {
 using namespace couture;
-using Clock = std::chrono::steady_clock;
 
 struct Args {
-  size_t captions = 100000, reps = 5, max_len = 64, vocab_size = 2000;
-  std::string vocab, json;
+  bench::Options common;
+  size_t captions = 100000, train_captions = 70000, max_len = 64, vocab_size = 2000;
+  std::string vocab;
 };
 
 const std::vector<std::string>& categories(const std::string& part) {
@@ -69,78 +67,52 @@ std::vector<std::string> make_captions(size_t n, uint64_t seed) {
   return out;
 }
 
-std::string cpu_name() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
-}
-
-// CPU time of this thread: on a shared machine it shows the single-core speed that wall time hides.
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--captions") a.captions = std::stoul(v);
-    else if (k == "--reps") a.reps = std::stoul(v);
-    else if (k == "--max-len") a.max_len = std::stoul(v);
-    else if (k == "--vocab") a.vocab = v;
-    else if (k == "--vocab-size") a.vocab_size = std::stoul(v);
-    else if (k == "--json") a.json = v;
-    else throw std::runtime_error("unknown option " + k);
-  }
-  return a;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = parse(argc, argv);
+  CLI::App app{"Tokenizer speed on K-Fashion-style captions (one thread)"};
+  Args args{.common = {.reps = 5}};
+  bench::add_common_options(app, args.common, "10,000 captions, vocabulary learnt from 10,000", false);
+  app.add_option("--captions", args.captions, "Captions encoded per repetition");
+  app.add_option("--max-len", args.max_len, "Ids per caption, as the DALL-E's loader (text_seq_len)");
+  app.add_option("--vocab", args.vocab, "A vocabulary to use (default: one learnt from other captions)");
+  app.add_option("--vocab-size", args.vocab_size, "Size of the learnt vocabulary");
+  CLI11_PARSE(app, argc, argv);
+  if (args.common.quick) args.captions = std::min<size_t>(args.captions, 10000), args.train_captions = 10000;
+  const int reps = args.common.reps;
   const auto captions = make_captions(args.captions, 20211227);
   size_t bytes = 0;
   for (const auto& c : captions) bytes += c.size();
 
   // The vocabulary: learnt from other captions of the same kind (so unknowns are possible), or the one given.
   double train_s = 0;
-  const size_t train_captions = 70000;
   Vocab vocab;
   if (args.vocab.empty()) {
-    const auto corpus = make_captions(train_captions, 7);
-    const auto t0 = Clock::now();
+    const auto corpus = make_captions(args.train_captions, 7);
+    const double t0 = bench::now();
     WordCounter counter;
     for (const auto& c : corpus) counter.add(c);
     VocabTrainOptions options;
     options.vocab_size = args.vocab_size;
     vocab = train_wordpiece_vocab(counter, options);
-    train_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    train_s = bench::now() - t0;
   } else {
     vocab = load_vocab(args.vocab);
   }
   const WordPieceTokenizer tokenizer(vocab);
 
   struct Case {
-    std::string name;
+    std::string name, label;
     size_t max_len;
-    double wall_s = 0, cpu_s = 0, tokens = 0, unknown_percent = 0, cut_percent = 0;
+    bench::Timing time;
+    double tokens = 0, unknown_percent = 0, cut_percent = 0;
   };
-  std::vector<Case> cases = {{"encode, max_len " + std::to_string(args.max_len), args.max_len},
-                             {"encode, whole caption", 0}};
+  std::vector<Case> cases = {{"encode, max_len " + std::to_string(args.max_len), "encode_maxlen", args.max_len},
+                             {"encode, whole caption", "encode_whole", 0}};
   std::vector<int32_t> ids, pieces;
   for (auto& c : cases) {
     size_t tokens = 0, unknown = 0, cut = 0;
-    for (const auto& caption : captions) {  // warm-up, and the quality figures
+    for (const auto& caption : captions) {  // the quality figures
       const size_t n = tokenizer.encode_ids(caption, c.max_len, ids);
       tokens += n;
       unknown += size_t(std::count(ids.begin(), ids.begin() + ptrdiff_t(n), tokenizer.unk_id()));
@@ -149,53 +121,55 @@ int main(int argc, char** argv) {
         cut += pieces.size() + 2 > c.max_len;
       }
     }
-    std::vector<double> wall, cpu;
-    for (size_t r = 0; r < args.reps; ++r) {
-      const auto t0 = Clock::now();
-      const double c0 = thread_cpu_seconds();
-      size_t sink = 0;
+    size_t sink = 0;
+    c.time = bench::time_median(reps, [&] {
       for (const auto& caption : captions) sink += tokenizer.encode_ids(caption, c.max_len, ids);
-      cpu.push_back(thread_cpu_seconds() - c0);
-      wall.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-      if (sink == 0) std::printf("(no tokens)\n");
-    }
-    c.wall_s = median(wall);
-    c.cpu_s = median(cpu);
+    });
+    if (sink == 0) std::printf("(no tokens)\n");
     c.tokens = double(tokens) / double(captions.size());
     c.unknown_percent = 100.0 * double(unknown) / double(std::max<size_t>(tokens, 1));
     c.cut_percent = 100.0 * double(cut) / double(captions.size());
   }
 
   const double n = double(captions.size());
-  std::printf("machine: %s; %zu captions of %.0f bytes on average; vocabulary of %zu tokens (%s); median of %zu runs\n",
-              cpu_name().c_str(), captions.size(), double(bytes) / n, tokenizer.vocab_size(),
-              args.vocab.empty() ? "learnt from 70,000 other captions" : args.vocab.c_str(), args.reps);
-  std::printf("CPU time is the thread's own: on a shared machine it shows the one-core speed that wall time hides.\n");
+  const std::string vocab_source = args.vocab.empty()
+                                       ? "learnt from " + std::to_string(args.train_captions) + " other captions"
+                                       : args.vocab;
+  std::printf("machine: %s; %zu captions of %.0f bytes on average; vocabulary of %zu tokens (%s); median of %d runs\n",
+              bench::cpu_model().c_str(), captions.size(), double(bytes) / n, tokenizer.vocab_size(),
+              vocab_source.c_str(), reps);
+  std::printf("CPU time is the process's: on a shared machine it shows the one-core speed that wall time hides.\n");
   std::printf("%-26s %7s %10s %14s %14s  %s\n", "case", "threads", "wall s", "captions/s", "captions/CPU-s",
               "quality");
+  std::vector<bench::Row> rows;
+  bench::json json_cases = bench::json::array();
   for (const auto& c : cases) {
     std::printf("%-26s %7d %10.4f %14.0f %14.0f  %.1f ids/caption, unknown %.3f%% of ids", c.name.c_str(), 1,
-                c.wall_s, n / c.wall_s, n / c.cpu_s, c.tokens, c.unknown_percent);
+                c.time.wall, n / c.time.wall, n / c.time.cpu, c.tokens, c.unknown_percent);
     if (c.max_len) std::printf(", %.1f%% cut", c.cut_percent);
     std::printf("\n");
+    json_cases.push_back({{"case", c.name}, {"max_len", c.max_len}, {"median_wall_s", c.time.wall},
+                          {"captions_per_s", n / c.time.wall}, {"captions_per_cpu_s", n / c.time.cpu},
+                          {"ids_per_caption", c.tokens}, {"unknown_percent", c.unknown_percent},
+                          {"cut_percent", c.cut_percent}});
+    rows.push_back({.bench = "text_tokenizer", .case_name = c.label, .what = c.name + ", " + std::to_string(captions.size()) + " captions",
+                    .median_s = c.time.wall, .reps = reps, .threads = 1, .throughput = n / c.time.wall,
+                    .throughput_unit = "captions/s", .quality = c.unknown_percent,
+                    .quality_label = "unknown ids %", .peak_mb = bench::peak_rss_mb()});
   }
   if (args.vocab.empty()) {
-    std::printf("%-26s %7d %10.4f %14.0f %14s  %zu tokens learnt\n", "vocab train, 70k captions", 1, train_s,
-                double(train_captions) / train_s, "-", vocab.tokens.size());
+    const double per_s = double(args.train_captions) / train_s;
+    std::printf("%-26s %7d %10.4f %14.0f %14s  %zu tokens learnt\n", "vocab train", 1, train_s, per_s, "-",
+                vocab.tokens.size());
+    rows.push_back({.bench = "text_tokenizer", .case_name = "vocab_train", .what = "vocabulary trainer, " + vocab_source,
+                    .median_s = train_s, .reps = 1, .threads = 1, .throughput = per_s,
+                    .throughput_unit = "captions/s", .quality = double(vocab.tokens.size()),
+                    .quality_label = "tokens learnt", .peak_mb = bench::peak_rss_mb()});
   }
-  if (!args.json.empty()) {
-    std::ofstream out(args.json);
-    out << "{\"bench\": \"text_tokenizer\", \"machine\": \"" << cpu_name() << "\", \"threads\": 1, \"captions\": "
-        << captions.size() << ", \"vocab_size\": " << tokenizer.vocab_size() << ", \"vocab_train_s\": " << train_s
-        << ", \"cases\": [";
-    for (size_t i = 0; i < cases.size(); ++i) {
-      const auto& c = cases[i];
-      out << (i ? ", " : "") << "{\"case\": \"" << c.name << "\", \"max_len\": " << c.max_len
-          << ", \"median_wall_s\": " << c.wall_s << ", \"captions_per_s\": " << n / c.wall_s
-          << ", \"captions_per_cpu_s\": " << n / c.cpu_s << ", \"ids_per_caption\": " << c.tokens
-          << ", \"unknown_percent\": " << c.unknown_percent << ", \"cut_percent\": " << c.cut_percent << "}";
-    }
-    out << "]}\n";
-  }
+  bench::write_json(args.common.json_path,
+                    {{"bench", "text_tokenizer"}, {"machine", bench::cpu_model()}, {"threads", 1},
+                     {"captions", captions.size()}, {"vocab_size", tokenizer.vocab_size()},
+                     {"vocab_train_s", train_s}, {"cases", json_cases}},
+                    rows);
   return 0;
 }
