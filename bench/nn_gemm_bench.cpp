@@ -27,17 +27,12 @@ bench::Row run_case(const Shape& s, at::ScalarType dtype, int reps, int threads)
   // at::linear is the same product as matmul with the transposed weight; both go to the BLAS (or oneDNN) GEMM.
   const bench::Timing t = bench::time_median(reps, [&] { y = at::linear(x, wd); });
   const double flop = 2.0 * double(s.m) * double(s.k) * double(s.n);
-  bench::Row r;
-  r.bench = "nn_gemm";
-  r.case_name = s.name + (dtype == at::kFloat ? "_fp32" : "_bf16");
-  r.what = s.what + (dtype == at::kFloat ? ", fp32" : ", bf16");
-  r.median_s = t.wall, r.reps = t.reps, r.threads = threads;
-  r.throughput = flop / t.wall / 1e9, r.throughput_unit = "GFLOP/s";
-  auto got = y.narrow(0, 0, ref.size(0)).to(at::kDouble);
-  r.quality = ((got - ref).norm() / ref.norm()).item<double>();
-  r.quality_label = "rel err vs fp64";
-  r.peak_mb = bench::peak_rss_mb();
-  return r;
+  const auto got = y.narrow(0, 0, ref.size(0)).to(at::kDouble);
+  const std::string dtype_name = dtype == at::kFloat ? "fp32" : "bf16";
+  return {.bench = "nn_gemm", .case_name = s.name + "_" + dtype_name, .what = s.what + ", " + dtype_name,
+          .median_s = t.wall, .reps = t.reps, .threads = threads, .throughput = flop / t.wall / 1e9,
+          .throughput_unit = "GFLOP/s", .quality = ((got - ref).norm() / ref.norm()).item<double>(),
+          .quality_label = "rel err vs fp64", .peak_mb = bench::peak_rss_mb()};
 }
 
 }  // namespace
