@@ -16,6 +16,7 @@
 #include "model_dir.h"
 #include "pipeline/candidate_files.h"
 #include "pipeline/generator.h"
+#include "sampling_options.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -27,24 +28,6 @@ struct GenerateOptions {
   bool bf16 = false;
   CLI::App* cmd = nullptr;
 };
-
-// The bundle's sampling defaults (model.json "defaults") for every setting not given on the command line.
-couture::GenerateParams with_bundle_defaults(const GenerateOptions& o, const nlohmann::json& defaults) {
-  if (!defaults.is_object() || defaults.empty()) return o.params;
-  nlohmann::json j = o.params.to_json();
-  for (const auto& [key, value] : defaults.items()) {
-    std::string option = key == "n" ? "-n" : "--" + key;
-    for (char& c : option)
-      if (c == '_') c = '-';
-    bool given = false;
-    try {
-      given = o.cmd->count(option) > 0;
-    } catch (const CLI::OptionNotFound&) {
-    }
-    if (!given) j[key] = value;
-  }
-  return couture::GenerateParams::from_json(j);
-}
 
 std::vector<std::string> read_prompts(const std::string& path) {
   std::ifstream in(path);
@@ -111,7 +94,8 @@ void run(GenerateOptions& o) {
   couture::log::info("loaded " + model + " in " +
                      std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()) +
                      " s");
-  o.params = with_bundle_defaults(o, generator->describe().value("defaults", nlohmann::json::object()));
+  o.params = couture::app::with_bundle_defaults(*o.cmd, o.params,
+                                                generator->describe().value("defaults", nlohmann::json::object()));
   if (!o.init_image.empty()) {
     o.params.init_codes = generator->encode_image(couture::read_image(o.init_image));
     o.params.num_init_codes = o.init_codes_kept;
@@ -152,13 +136,7 @@ COUTURE_COMMAND("generate", "Candidate designs for a Korean description: sample 
   o.cmd = &cmd;
   cmd.add_option("prompt", o.prompt, "The description (at most 200 characters)");
   cmd.add_option("--prompt-file", o.prompt_file, "One prompt per line; each result in OUT/prompt-NNNN/");
-  cmd.add_option("-n,--candidates", o.params.n, "Candidates sampled (1..64)");
-  cmd.add_option("--top", o.params.top, "Best candidates kept after reranking");
-  cmd.add_option("--seed", o.params.seed, "Candidate i uses seed + i");
-  cmd.add_option("--temperature", o.params.temperature, "Sampling temperature (0: greedy)");
-  cmd.add_option("--top-k", o.params.top_k, "Keep the k most likely codes (0: off)");
-  cmd.add_option("--top-p", o.params.top_p, "Keep the smallest set of codes holding this probability (1: off)");
-  cmd.add_option("--cond-scale", o.params.cond_scale, "Classifier-free guidance scale (1: off)");
+  couture::app::add_sampling_options(cmd, o.params);
   cmd.add_option("--init-image", o.init_image, "Variations of this design: keep its first code rows, generate the rest");
   cmd.add_option("--init-codes", o.init_codes_kept, "Codes kept from --init-image (0: the original's 43.75%)");
   cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");

@@ -204,9 +204,9 @@ std::vector<at::Tensor> FeatureNetImpl::features(const at::Tensor& x) {
   return out;
 }
 
-FeatureLogits FeatureNetImpl::forward(const at::Tensor& x) {
+AttributeLogits FeatureNetImpl::forward(const at::Tensor& x) {
   auto pooled = features(x).back().mean({2, 3});
-  FeatureLogits out;
+  AttributeLogits out;
   if (category_head) out.category = category_head(pooled);
   if (colour_head) out.colour = colour_head(pooled);
   if (print_head) out.print = print_head(pooled);

@@ -19,6 +19,8 @@
 #include <functional>
 #include <vector>
 
+#include "models/attribute_logits.h"
+
 namespace couture {
 
 struct VQLossConfig {
@@ -102,15 +104,11 @@ struct FeatureNetConfig {
   int64_t num_categories = 0, num_colours = 0, num_prints = 0;  // head sizes (0: no head)
 };
 
-struct FeatureLogits {
-  at::Tensor category, colour, print;  // [B, n] each (undefined where the head is absent)
-};
-
 class FeatureNetImpl : public torch::nn::Module {
  public:
   explicit FeatureNetImpl(const FeatureNetConfig& config);
   std::vector<at::Tensor> features(const at::Tensor& x);  // one [B, C_s, H_s, W_s] per stage
-  FeatureLogits forward(const at::Tensor& x);
+  AttributeLogits forward(const at::Tensor& x);
 
   torch::nn::ModuleList stages{nullptr};
   torch::nn::Linear category_head{nullptr}, colour_head{nullptr}, print_head{nullptr};

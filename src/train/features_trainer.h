@@ -7,16 +7,10 @@
 #include <vector>
 
 #include "models/vqgan_loss.h"
+#include "train/attribute_labels.h"
 #include "train/settings.h"
 
 namespace couture {
-
-// Class names of the three heads, taken from the training split (sorted), saved in the weights' metadata.
-struct AttributeClasses {
-  std::vector<std::string> categories, colours, prints;
-  nlohmann::json to_json() const;
-  static AttributeClasses from_json(const nlohmann::json& j);
-};
 
 void train_features(const TrainSettings& settings);
 

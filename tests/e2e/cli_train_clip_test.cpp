@@ -12,20 +12,12 @@
 #include "support/temp_dir.h"
 
 using couture::testing::count_lines;
+using couture::testing::last_json_line;
 using couture::testing::run_command;
 using couture::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// The last line of the output that starts with '{'.
-nlohmann::json last_json_line(const std::string& output) {
-  std::istringstream in(output);
-  std::string found;
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty() && l[0] == '{') found = l;
-  return nlohmann::json::parse(found);
-}
 
 TEST(TrainClip, TrainResumeRankEval) {
   if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";

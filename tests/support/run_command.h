@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 namespace couture::testing {
@@ -33,6 +35,15 @@ inline int count_lines(const std::filesystem::path& path) {
   int n = 0;
   for (std::string line; std::getline(in, line);) ++n;
   return n;
+}
+
+// The last line of a command's output that starts with '{', parsed (the summary line most commands print).
+inline nlohmann::json last_json_line(const std::string& output) {
+  std::istringstream in(output);
+  std::string found;
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty() && l[0] == '{') found = l;
+  return nlohmann::json::parse(found);
 }
 
 }  // namespace couture::testing

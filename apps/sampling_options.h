@@ -1,0 +1,41 @@
+// The sampling options `couture generate` and `couture eval generate` share, and the bundle's defaults for those
+// not given on the command line (model.json "defaults").
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "pipeline/generate_params.h"
+
+namespace couture::app {
+
+inline void add_sampling_options(CLI::App& cmd, GenerateParams& p) {
+  cmd.add_option("-n,--candidates", p.n, "Candidates sampled (1..64)");
+  cmd.add_option("--top", p.top, "Best candidates kept after reranking");
+  cmd.add_option("--seed", p.seed, "Candidate i uses seed + i");
+  cmd.add_option("--temperature", p.temperature, "Sampling temperature (0: greedy)");
+  cmd.add_option("--top-k", p.top_k, "Keep the k most likely codes (0: off)");
+  cmd.add_option("--top-p", p.top_p, "Keep the smallest set of codes holding this probability (1: off)");
+  cmd.add_option("--cond-scale", p.cond_scale, "Classifier-free guidance scale (1: off)");
+}
+
+// `params` with every setting the command line did not give taken from the bundle's defaults.
+inline GenerateParams with_bundle_defaults(const CLI::App& cmd, const GenerateParams& params,
+                                           const nlohmann::json& defaults) {
+  if (!defaults.is_object() || defaults.empty()) return params;
+  nlohmann::json j = params.to_json();
+  for (const auto& [key, value] : defaults.items()) {
+    std::string option = key == "n" ? "-n" : "--" + key;
+    for (char& c : option)
+      if (c == '_') c = '-';
+    bool given = false;
+    try {
+      given = cmd.count(option) > 0;
+    } catch (const CLI::OptionNotFound&) {
+    }
+    if (!given) j[key] = value;
+  }
+  return GenerateParams::from_json(j);
+}
+
+}  // namespace couture::app

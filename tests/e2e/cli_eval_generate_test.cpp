@@ -1,0 +1,122 @@
+// The evaluation as an ML engineer runs it: prepare a small Couture-FMNIST, train a judge (and resume it), then
+// evaluate the default bundle on a few test captions with the bundle's own judge and with the one just trained.
+// Nothing about quality is asserted here (a few captions say little): the figures are produced, in range,
+// reproducible from the seed, and bad requests are one clear error line.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/image.h"
+#include "support/run_command.h"
+#include "support/temp_dir.h"
+
+using couture::testing::last_json_line;
+using couture::testing::run_command;
+using couture::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBin = COUTURE_BINARY + std::string(" --threads 1");
+const fs::path kBundle = fs::path(COUTURE_SOURCE_DIR) / "models/default";
+
+void expect_rate(const nlohmann::json& j, const std::string& key) {
+  ASSERT_TRUE(j.contains(key)) << key;
+  EXPECT_GE(j[key].get<double>(), 0.0) << key;
+  EXPECT_LE(j[key].get<double>(), 1.0) << key;
+}
+
+class EvalGenerate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+    if (!fs::exists(kBundle / "judge.safetensors")) GTEST_SKIP() << "models/default has no judge";
+    data_ = (dir_ / "data").string();
+    auto prep = run_command(kBin + " prepare fmnist --limit 60 --size 64 --out " + data_);
+    ASSERT_EQ(prep.status, 0) << prep.output;
+  }
+  std::string eval(const std::string& extra) {
+    return kBin + " eval generate --model " + kBundle.string() + " --dataset " + data_ + " " + extra;
+  }
+  TempDir dir_;
+  std::string data_;
+};
+
+TEST_F(EvalGenerate, TrainJudgeThenEvaluateTheDefaultBundle) {
+  // A judge of our own, a few steps, resumed.
+  const std::string train = kBin + " train judge --dataset " + data_ + " --out " + (dir_ / "judge").string() +
+                            " --widths 8 16 --batch 16 --checkpoint-every 2 --validate-every 2 --log-every 1";
+  auto first = run_command(train + " --steps 2");
+  ASSERT_EQ(first.status, 0) << first.output;
+  auto again = run_command(train + " --steps 4");
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("resuming from step 2"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("test accuracy"), std::string::npos) << again.output;
+  for (const char* f : {"judge.safetensors", "loss.png", "metrics.jsonl", "run.json"})
+    EXPECT_TRUE(fs::exists(dir_ / "judge" / f)) << f;
+  std::ifstream metrics(dir_ / "judge/metrics.jsonl");
+  int validations = 0;
+  for (std::string l; std::getline(metrics, l);) {
+    auto j = nlohmann::json::parse(l);
+    if (!j.contains("val_loss")) continue;
+    ++validations;
+    for (const char* k : {"val_category_acc", "val_colour_acc", "val_print_acc", "val_all_acc"}) expect_rate(j, k);
+  }
+  EXPECT_GE(validations, 2);
+
+  // The default bundle with its own judge, 3 captions x 4 candidates.
+  const std::string out = (dir_ / "ev").string();
+  auto r = run_command(eval("--prompts 3 -n 4 --top 2 --seed 5 --out " + out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = last_json_line(r.output);
+  EXPECT_EQ(j["prompts"], 3);
+  EXPECT_EQ(j["n"], 4);
+  EXPECT_EQ(j["top"], 2);
+  for (const char* who : {"ceiling_", "top1_", "topk_", "randomk_"})
+    for (const char* what : {"category", "colour", "print", "all"}) expect_rate(j, std::string(who) + what);
+  for (const char* k : {"fd_generated", "fd_real_train", "diversity", "score_kept", "score_all"}) {
+    ASSERT_TRUE(j[k].is_number()) << k << " in " << j.dump();
+    EXPECT_TRUE(std::isfinite(j[k].get<double>())) << k;
+  }
+  EXPECT_GE(j["fd_generated"].get<double>(), 0.0);
+  EXPECT_GT(j["diversity"].get<double>(), 0.0) << "4 candidates of one caption came out identical";
+  EXPECT_GE(j["score_kept"].get<double>(), j["score_all"].get<double>()) << "the kept ones are the best scored";
+  EXPECT_NE(r.output.find("| top-1 of 4 (reranked) |"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ / "ev/result.md"));
+  auto saved = nlohmann::json::parse(std::ifstream(dir_ / "ev/result.json"));
+  EXPECT_EQ(saved["top1_colour"], j["top1_colour"]);
+  // The figure: 3 rows of (real image + 2 kept) 64 px tiles.
+  auto grid = couture::read_image(dir_ / "ev/grid.png");
+  EXPECT_GE(grid.width, 3 * 64);
+  EXPECT_GE(grid.height, 3 * 64);
+  EXPECT_LT(grid.height, 4 * 64);
+
+  // Same seed, same figures; the judge just trained works as well.
+  auto repeat = last_json_line(run_command(eval("--prompts 3 -n 4 --top 2 --seed 5 --out " + out)).output);
+  for (const char* k : {"top1_all", "topk_colour", "randomk_category", "fd_generated", "diversity", "score_kept"})
+    EXPECT_EQ(repeat[k], j[k]) << k;
+  auto own = run_command(eval("--prompts 2 -n 2 --top 1 --grid-rows 0 --judge " + (dir_ / "judge").string() +
+                              " --out " + (dir_ / "ev2").string()));
+  ASSERT_EQ(own.status, 0) << own.output;
+  EXPECT_EQ(last_json_line(own.output)["prompts"], 2);
+  EXPECT_FALSE(fs::exists(dir_ / "ev2/grid.png"));
+}
+
+TEST_F(EvalGenerate, BadRequestsAreOneClearLine) {
+  auto expect_error = [&](const std::string& args, const std::string& says) {
+    auto r = run_command(eval(args + " --out " + (dir_ / "bad").string()));
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << args << "\n" << r.output;
+    EXPECT_EQ(r.output.find("terminate"), std::string::npos) << r.output;
+  };
+  expect_error("--prompts 2 -n 0", "n must be");
+  expect_error("--prompts 2 --judge " + (kBundle / "clip.safetensors").string(), "not a judge");
+  expect_error("--prompts 2 --judge " + (dir_ / "nowhere").string(), "not found");
+  auto r = run_command(kBin + " eval generate --model " + kBundle.string() + " --dataset " +
+                       (dir_ / "missing").string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find((dir_ / "missing").string()), std::string::npos) << r.output;
+}
+
+}  // namespace
