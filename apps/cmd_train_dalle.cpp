@@ -27,5 +27,7 @@ COUTURE_COMMAND("train dalle", "Train the DALL-E transformer on captions and VQG
       ->check(CLI::PositiveNumber);
   cmd.add_option("--sample-captions", o.sample_captions, "Test captions in each sample grid")
       ->check(CLI::PositiveNumber);
+  cmd.add_flag("--bf16", o.settings.bf16,
+               "bf16 autocast of the forward pass (weights, gradients and AdamW stay fp32; docs/dalle.md)");
   cmd.callback([] { couture::train_dalle(o); });
 }

@@ -175,7 +175,11 @@ void train_dalle(const DalleTrainOptions& o) {
     auto text = captions(train, idx, step, true).to(device);
     auto codes = train_codes.batch(idx).to(device);
     opt.zero_grad();
-    auto l = model->loss(text, codes);  // null captions drawn from the global generator (checkpointed)
+    DalleLoss l;
+    {
+      Bf16Autocast autocast(s.bf16, device);
+      l = model->loss(text, codes);  // null captions drawn from the global generator (checkpointed)
+    }
     const double loss = l.loss.item<double>();
     Metrics m{{"loss", loss}, {"text_loss", l.text_loss.item<double>()}, {"image_loss", l.image_loss.item<double>()}};
     if (!std::isfinite(loss)) return m;

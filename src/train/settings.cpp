@@ -1,5 +1,7 @@
 #include "train/settings.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <fstream>
 
 #include "core/atomic_file.h"
@@ -12,7 +14,8 @@ nlohmann::json TrainSettings::to_json() const {
   return {{"dataset", dataset.string()}, {"out", out.string()},       {"steps", steps},
           {"batch", batch},              {"lr", lr},                  {"warmup", warmup},
           {"seed", seed},                {"device", device},          {"checkpoint_every", checkpoint_every},
-          {"log_every", log_every},      {"validate_every", validate_every}, {"sample_every", sample_every}};
+          {"log_every", log_every},      {"validate_every", validate_every}, {"sample_every", sample_every},
+          {"bf16", bf16}};
 }
 
 c10::Device parse_device(const std::string& name) {
@@ -71,6 +74,24 @@ void write_run_info(const TrainSettings& settings, const std::string& command, c
                          {"model", model_settings},
                          {"world_size", distributed ? distributed->world_size() : 1}};
   write_file_atomic(path, info.dump(2) + "\n");
+}
+
+Bf16Autocast::Bf16Autocast(bool enabled, c10::Device device) : enabled_(enabled), cuda_(device.is_cuda()) {
+  if (!enabled_) return;
+  if (cuda_) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+}
+
+Bf16Autocast::~Bf16Autocast() {
+  if (!enabled_) return;
+  if (cuda_) at::autocast::set_enabled(false);
+  else at::autocast::set_cpu_enabled(false);
+  at::autocast::clear_cache();  // the bf16 copies of the weights belong to this forward pass only
 }
 
 }  // namespace couture

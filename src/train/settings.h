@@ -25,12 +25,26 @@ struct TrainSettings {
   int64_t checkpoint_every = 500, log_every = 10, validate_every = 500, sample_every = 500;
   int keep_last = 3;
   bool resume = true;
+  bool bf16 = false;  // bf16 autocast of the forward pass (weights, gradients and optimiser stay fp32); dalle only
 
   nlohmann::json to_json() const;
 };
 
 // "cpu", "cuda", "cuda:1": InputError when LibTorch has no such device here.
 c10::Device parse_device(const std::string& name);
+
+// bf16 autocast (CPU or CUDA) for the forward passes in its scope when enabled; off again, with its weight-copy
+// cache cleared, at the end of the scope.
+class Bf16Autocast {
+ public:
+  Bf16Autocast(bool enabled, c10::Device device);
+  ~Bf16Autocast();
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool enabled_, cuda_;
+};
 
 // Joins the process group when started by torchrun (WORLD_SIZE > 1), else null.
 std::shared_ptr<Distributed> join_distributed_from_env();

@@ -3,8 +3,12 @@
 // dalle.safetensors that loads and samples on its own, and bad inputs give one-line errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "io/safetensors.h"
 #include "models/dalle.h"
 #include "models/dalle_sampling.h"
 #include "support/run_command.h"
@@ -78,6 +82,25 @@ TEST(TrainDalle, EncodeTrainResumeAndLoad) {
   params.n = 2;
   auto result = couture::sample_codes(model, at::zeros({16}, at::kLong), params);
   EXPECT_EQ(result.codes.sizes(), (std::vector<int64_t>{2, 16}));
+
+  // bf16 autocast: same seed and batch, so step 1's loss is the fp32 run's up to bf16 rounding (and not equal:
+  // the matmuls did run in bf16); the weights it writes stay fp32.
+  auto bf16 = run_command(train_with(dir / "vocab.txt", dir / "dalle-bf16") + " --steps 2 --bf16");
+  ASSERT_EQ(bf16.status, 0) << bf16.output;
+  auto first_loss = [](const fs::path& metrics) {
+    std::ifstream in(metrics);
+    std::string line;
+    std::getline(in, line);
+    return nlohmann::json::parse(line).at("loss").get<double>();
+  };
+  const double fp32_loss = first_loss(dir / "dalle/metrics.jsonl"), bf16_loss = first_loss(dir / "dalle-bf16/metrics.jsonl");
+  std::printf("step-1 loss fp32 %.6f, bf16 autocast %.6f (relative difference %.2g)\n", fp32_loss, bf16_loss,
+              std::abs(bf16_loss - fp32_loss) / fp32_loss);
+  EXPECT_NE(bf16_loss, fp32_loss) << "--bf16 changed nothing";
+  EXPECT_NEAR(bf16_loss, fp32_loss, 0.02 * fp32_loss);
+  auto bf16_weights = couture::SafetensorsFile::open(dir / "dalle-bf16/dalle.safetensors");
+  for (const auto& t : bf16_weights.tensors()) EXPECT_EQ(t.dtype, couture::DType::F32) << t.name;
+  EXPECT_TRUE(nlohmann::json::parse(std::ifstream(dir / "dalle-bf16/run.json"))["settings"]["bf16"].get<bool>());
 
   auto missing = run_command(train_with(dir / "nope.txt", dir / "d2") + " --steps 1");
   EXPECT_EQ(missing.status, 1);
