@@ -182,6 +182,11 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
     for (const auto* l : {&labels.category, &labels.colour, &labels.print})
       result.unknown_labels += (*l)[record_index].item<int64_t>() < 0;
 
+    // The caption's own real image through the bundle's image tokenizer.
+    Image through = generator.decode_image(generator.encode_image(test.image_copy(record_index)));
+    auto tokenized = judge_images(judge, resize_to_batch({through}, judge.image_size));
+    result.tokenized.add(tokenized.logits, truth(labels.category, 1), truth(labels.colour, 1), truth(labels.print, 1));
+
     if (n >= 2) diversity += mean_pairwise_distance(out.features);
     score_kept += std::accumulate(scores.begin(), scores.begin() + result.top, 0.0) / double(result.top);
     score_all += std::accumulate(scores.begin(), scores.end(), 0.0) / double(n);
@@ -212,6 +217,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
 nlohmann::ordered_json GenerateEvalResult::to_json() const {
   nlohmann::ordered_json j = {{"prompts", prompts}, {"n", n}, {"top", top}, {"real_test", real_test}};
   j.update(ceiling.to_json("ceiling_"));
+  j.update(tokenized.to_json("tokenized_"));
   j.update(top1.to_json("top1_"));
   j.update(topk.to_json("topk_"));
   j.update(randomk.to_json("randomk_"));
@@ -241,6 +247,7 @@ std::string GenerateEvalResult::markdown() const {
   std::string s = "Attribute accuracy (the judge's reading; " + std::to_string(prompts) + " test captions, " + N +
                   " candidates each):\n\n| images | category | colour | print | all three |\n|---|---|---|---|---|\n";
   s += row("real test images (the ceiling, " + std::to_string(real_test) + ")", ceiling);
+  s += row("the same captions' real images through the VQGAN (" + std::to_string(tokenized.n) + ")", tokenized);
   s += row("top-1 of " + N + " (reranked)", top1);
   s += row("top-" + K + " of " + N + " (reranked)", topk);
   s += row(K + " random of " + N, randomk);

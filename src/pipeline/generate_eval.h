@@ -4,7 +4,8 @@
 // a classifier kept apart from the reranker, read each design's attributes. Figures:
 // - attribute accuracy (category, colour, print, all three at once) of the top-1, of the top-k (mean over the k
 //   kept) and of k random candidates (the reranker's gain), beside the judge's own accuracy on the real test
-//   images (the ceiling: a design can hardly be graded better than a photo);
+//   images (the ceiling: a design can hardly be graded better than a photo) and on the evaluated captions' own
+//   images after the bundle's VQGAN (encoded and decoded: what the image tokenizer lets any design show);
 // - Fréchet distance on the judge's pooled features: all generated candidates vs the real test images, beside real
 //   train images (as many as were generated) vs the same test images;
 // - diversity: mean pairwise L2 distance between the judge features of one caption's candidates, beside the same
@@ -43,6 +44,7 @@ struct GenerateEvalCaption {  // one evaluated caption, for the figure and the r
 struct GenerateEvalResult {
   int64_t prompts = 0, n = 0, top = 0, real_test = 0, real_train = 0;
   AttributeHits ceiling, top1, topk, randomk;
+  AttributeHits tokenized;  // the captions' own real images after the bundle's VQGAN (encode, decode)
   int64_t unknown_labels = 0;  // caption attributes the judge has no class for (counted as wrong)
   double fd_generated = 0, fd_train = 0;
   double diversity = 0, diversity_real = 0;

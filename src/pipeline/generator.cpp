@@ -137,6 +137,18 @@ class BundleGenerator : public Generator {
     return {codes.data_ptr<int64_t>(), codes.data_ptr<int64_t>() + codes.numel()};
   }
 
+  Image decode_image(const std::vector<int64_t>& codes) override {
+    torch::NoGradGuard no_grad;
+    const int64_t n = dalle_->config().image_seq_len();
+    COUTURE_CHECK_INPUT(int64_t(codes.size()) == n, "decode: this model's designs have ", n, " codes, got ",
+                        codes.size());
+    for (int64_t c : codes)
+      COUTURE_CHECK_INPUT(c >= 0 && c < dalle_->config().num_image_tokens, "decode: code ", c, " is outside 0..",
+                          dalle_->config().num_image_tokens - 1);
+    auto decoded = vqgan_->decode_codes(torch::tensor(codes, torch::kLong).unsqueeze(0));
+    return image_from_tensor(decoded[0].to(at::kFloat).clamp(-1, 1));
+  }
+
   nlohmann::json describe() const override {
     const DalleConfig& dc = dalle_->config();
     const int64_t side = vqgan_->config().resolution;
@@ -193,6 +205,10 @@ class BundleGenerator : public Generator {
 
 std::vector<int64_t> Generator::encode_image(const Image&) {
   throw InputError("this generator cannot encode images");
+}
+
+Image Generator::decode_image(const std::vector<int64_t>&) {
+  throw InputError("this generator cannot decode codes");
 }
 
 std::unique_ptr<Generator> load_generator(const LoadParams& params) {

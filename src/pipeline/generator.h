@@ -36,6 +36,9 @@ class Generator {
   virtual nlohmann::json describe() const = 0;  // bundle name, models, image size, code grid
   // The codes of an existing design, for variations (init_codes); the image is resized to the model's size.
   virtual std::vector<int64_t> encode_image(const Image& image);
+  // The image the bundle's VQGAN decodes from a design's codes (encode_image then decode_image is what the image
+  // tokenizer keeps of a picture: the evaluation's tokenizer ceiling).
+  virtual Image decode_image(const std::vector<int64_t>& codes);
 };
 
 // Loads and validates a bundle (model.json and every file it names) before any work.

@@ -73,7 +73,7 @@ TEST_F(EvalGenerate, TrainJudgeThenEvaluateTheDefaultBundle) {
   EXPECT_EQ(j["prompts"], 3);
   EXPECT_EQ(j["n"], 4);
   EXPECT_EQ(j["top"], 2);
-  for (const char* who : {"ceiling_", "top1_", "topk_", "randomk_"})
+  for (const char* who : {"ceiling_", "tokenized_", "top1_", "topk_", "randomk_"})
     for (const char* what : {"category", "colour", "print", "all"}) expect_rate(j, std::string(who) + what);
   for (const char* k : {"fd_generated", "fd_real_train", "diversity", "score_kept", "score_all"}) {
     ASSERT_TRUE(j[k].is_number()) << k << " in " << j.dump();
