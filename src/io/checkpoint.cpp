@@ -52,8 +52,15 @@ void prune(const fs::path& root, int keep_last) {
     } catch (const std::exception&) {
     }
   }
-  for (size_t i = 0; i + keep_last < all.size(); ++i)
-    if (!best || all[i] != *best) remove_quietly(all[i]);
+  // Each pruned folder is first renamed out of the step-* names (an atomic rename), then removed: a run killed
+  // half-way through a removal leaves a .old-* folder (removed when the run resumes), never a half-empty step-*.
+  for (size_t i = 0; i + keep_last < all.size(); ++i) {
+    if (best && all[i] == *best) continue;
+    const fs::path old = all[i].parent_path() / (".old-" + all[i].filename().string() + "-" + std::to_string(::getpid()));
+    std::error_code ec;
+    fs::rename(all[i], old, ec);
+    remove_quietly(ec ? all[i] : old);
+  }
 }
 
 }  // namespace
