@@ -1,5 +1,7 @@
 // couture eval vqgan --vqgan RUN --dataset D: PSNR, SSIM, codebook usage and perplexity on a split, as one JSON line
-// and a markdown table, plus a grid of originals over reconstructions.
+// and a markdown table, plus a grid of originals over reconstructions. With --judge, also how often the judge
+// (couture train judge) reads each image's category, colour and print right before and after the VQGAN: what the
+// tokenizer keeps of what captions describe.
 // couture vqgan recon --vqgan RUN IMAGE... --out DIR: reconstructions of any images, for people to look at.
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "models/vqgan.h"
 #include "nn/tensor_io.h"
 #include "pipeline/image_metrics.h"
+#include "train/judge_trainer.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -22,7 +25,7 @@ fs::path vqgan_file(const std::string& source) {
 }
 
 struct EvalOptions {
-  std::string vqgan, dataset, split = "test", grid;
+  std::string vqgan, dataset, split = "test", grid, judge;
   int64_t limit = 0, batch = 64;
 };
 
@@ -35,6 +38,13 @@ void eval_vqgan(const EvalOptions& o) {
   COUTURE_CHECK_INPUT(data.height() == cfg.resolution && data.width() == cfg.resolution, o.dataset, ": ",
                       data.width(), "x", data.height(), " images, but the VQGAN was trained at ", cfg.resolution);
   const int64_t n = o.limit > 0 ? std::min(o.limit, data.size()) : data.size();
+  std::shared_ptr<couture::LoadedJudge> judge;
+  couture::AttributeLabels labels;
+  couture::AttributeHits judged_original, judged_recon;
+  if (!o.judge.empty()) {
+    judge = couture::load_judge(o.judge);
+    labels = couture::read_attribute_labels(data, &judge->classes);
+  }
   couture::CodebookStats stats(cfg.n_embed);
   double psnr_sum = 0, ssim_sum = 0, l1_sum = 0;
   std::vector<couture::Image> originals, recons;
@@ -46,6 +56,11 @@ void eval_vqgan(const EvalOptions& o) {
     const auto enc = model->encode(x);
     const auto rec = model->decode(enc.zq).clamp(-1, 1);
     stats.add(enc.indices);
+    if (judge) {
+      const auto t = torch::tensor(idx, torch::kLong);
+      judged_original.add(couture::judge_images(*judge, x).logits, labels, t);
+      judged_recon.add(couture::judge_images(*judge, rec).logits, labels, t);
+    }
     psnr_sum += couture::psnr(rec, x).sum().item<double>();
     ssim_sum += couture::ssim(rec, x).sum().item<double>();
     l1_sum += (rec - x).abs().mean({1, 2, 3}).sum().item<double>();
@@ -63,6 +78,11 @@ void eval_vqgan(const EvalOptions& o) {
                               {"l1", l1_sum / count},                 {"codebook_usage", stats.usage()},
                               {"codes_used", stats.used_codes()},     {"codebook_size", cfg.n_embed},
                               {"perplexity", stats.perplexity()}};
+  if (judge) {
+    r["judge"] = o.judge;
+    r.update(judged_original.to_json("judge_original_"));
+    r.update(judged_recon.to_json("judge_recon_"));
+  }
   if (!o.grid.empty()) {
     std::vector<couture::Image> tiles = originals;
     tiles.insert(tiles.end(), recons.begin(), recons.end());
@@ -74,6 +94,12 @@ void eval_vqgan(const EvalOptions& o) {
   std::printf("| %lld | %.2f | %.4f | %.4f | %.1f%% (%lld of %lld) | %.1f |\n", (long long)n, psnr_sum / count,
               ssim_sum / count, l1_sum / count, 100 * stats.usage(), (long long)stats.used_codes(),
               (long long)cfg.n_embed, stats.perplexity());
+  if (judge) {
+    std::printf("\n| the judge reads right | category | colour | print | all three |\n|---|---|---|---|---|\n");
+    for (const auto& [name, h] : {std::pair{"originals", &judged_original}, std::pair{"reconstructions", &judged_recon}})
+      std::printf("| %s | %.3f | %.3f | %.3f | %.3f |\n", name, h->rate(h->category), h->rate(h->colour),
+                  h->rate(h->print), h->rate(h->all));
+  }
 }
 
 struct ReconOptions {
@@ -123,6 +149,7 @@ COUTURE_COMMAND("eval vqgan", "PSNR, SSIM, codebook usage and perplexity of a VQ
   cmd.add_option("--limit", o.limit, "Evaluate the first N images only (0: all)");
   cmd.add_option("--batch", o.batch, "Images per batch")->check(CLI::PositiveNumber);
   cmd.add_option("--grid", o.grid, "Also write 16 originals over their reconstructions to this PNG");
+  cmd.add_option("--judge", o.judge, "A `couture train judge` run: also its accuracy on originals vs reconstructions");
   cmd.callback([] { eval_vqgan(o); });
 }
 

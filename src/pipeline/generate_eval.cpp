@@ -23,33 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-struct JudgeOutput {
-  at::Tensor features;  // [B, D]
-  AttributeLogits logits;
-};
-
-// Images in [-1, 1] at any size -> the judge's features and logits, in batches of 100.
-JudgeOutput judge_images(const LoadedJudge& judge, const at::Tensor& images) {
-  torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> f, c, o, p;
-  for (int64_t start = 0; start < images.size(0); start += 100) {
-    auto x = images.narrow(0, start, std::min<int64_t>(100, images.size(0) - start));
-    if (x.size(2) != judge.image_size || x.size(3) != judge.image_size) {
-      torch::nn::functional::InterpolateFuncOptions resize;
-      resize.size(std::vector<int64_t>{judge.image_size, judge.image_size});
-      if (x.size(2) > judge.image_size) resize.mode(torch::kArea);
-      else resize.mode(torch::kBilinear).align_corners(false);
-      x = torch::nn::functional::interpolate(x, resize);
-    }
-    JudgeNet net = judge.net;  // the holder gives the non-const module
-    auto features = net->features(x);
-    auto logits = net->heads(features);
-    f.push_back(features), c.push_back(logits.category), o.push_back(logits.colour), p.push_back(logits.print);
-  }
-  return {at::cat(f), {at::cat(c), at::cat(o), at::cat(p)}};
-}
-
-JudgeOutput judge_records(const LoadedJudge& judge, const Dataset& split, const std::vector<int64_t>& records) {
+JudgeReading judge_records(const LoadedJudge& judge, const Dataset& split, const std::vector<int64_t>& records) {
   std::vector<at::Tensor> f, c, o, p;
   for (size_t start = 0; start < records.size(); start += 500) {
     std::vector<int64_t> idx(records.begin() + long(start), records.begin() + long(std::min(records.size(), start + 500)));
@@ -139,7 +113,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
   AttributeLabels labels = read_attribute_labels(test, &judge.classes);
   std::vector<int64_t> all_test(size_t(test.size()));
   std::iota(all_test.begin(), all_test.end(), 0);
-  JudgeOutput real = judge_records(judge, test, all_test);
+  JudgeReading real = judge_records(judge, test, all_test);
   result.real_test = test.size();
   result.ceiling.add(real.logits, labels.category, labels.colour, labels.print);
 
@@ -164,7 +138,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
     std::vector<Image> images;
     std::vector<double> scores;
     for (const auto& c : generated.candidates) images.push_back(c.image), scores.push_back(c.score);
-    JudgeOutput out = judge_images(judge, resize_to_batch(images, judge.image_size));
+    JudgeReading out = judge_images(judge, resize_to_batch(images, judge.image_size));
     generated_features.push_back(out.features);
 
     auto truth = [&](const at::Tensor& all, int64_t count) { return all[record_index].expand({count}).clone(); };

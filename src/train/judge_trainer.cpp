@@ -124,4 +124,24 @@ std::shared_ptr<LoadedJudge> load_judge(const std::filesystem::path& path) {
   return loaded;
 }
 
+JudgeReading judge_images(const LoadedJudge& judge, const at::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> f, c, o, p;
+  for (int64_t start = 0; start < images.size(0); start += 100) {
+    auto x = images.narrow(0, start, std::min<int64_t>(100, images.size(0) - start));
+    if (x.size(2) != judge.image_size || x.size(3) != judge.image_size) {
+      torch::nn::functional::InterpolateFuncOptions resize;
+      resize.size(std::vector<int64_t>{judge.image_size, judge.image_size});
+      if (x.size(2) > judge.image_size) resize.mode(torch::kArea);
+      else resize.mode(torch::kBilinear).align_corners(false);
+      x = torch::nn::functional::interpolate(x, resize);
+    }
+    JudgeNet net = judge.net;  // the holder gives the non-const module
+    auto features = net->features(x);
+    auto logits = net->heads(features);
+    f.push_back(features), c.push_back(logits.category), o.push_back(logits.colour), p.push_back(logits.print);
+  }
+  return {at::cat(f), {at::cat(c), at::cat(o), at::cat(p)}};
+}
+
 }  // namespace couture

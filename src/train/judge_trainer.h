@@ -24,4 +24,12 @@ struct LoadedJudge {
 };
 std::shared_ptr<LoadedJudge> load_judge(const std::filesystem::path& path);
 
+// The judge's reading of images in [-1, 1] at any size (resized to its own; area when shrinking), in batches of
+// 100 without gradients: pooled features [B, D] and the three heads' logits.
+struct JudgeReading {
+  at::Tensor features;
+  AttributeLogits logits;
+};
+JudgeReading judge_images(const LoadedJudge& judge, const at::Tensor& images);
+
 }  // namespace couture

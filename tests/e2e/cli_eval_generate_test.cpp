@@ -103,6 +103,17 @@ TEST_F(EvalGenerate, TrainJudgeThenEvaluateTheDefaultBundle) {
   EXPECT_FALSE(fs::exists(dir_ / "ev2/grid.png"));
 }
 
+// The same judge grades the bundle's image tokenizer: originals vs their reconstructions.
+TEST_F(EvalGenerate, EvalVqganWithTheJudge) {
+  auto r = run_command(kBin + " eval vqgan --vqgan " + (kBundle / "vqgan.safetensors").string() + " --dataset " +
+                       data_ + " --limit 20 --judge " + (kBundle / "judge.safetensors").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = last_json_line(r.output);
+  for (const char* who : {"judge_original_", "judge_recon_"})
+    for (const char* what : {"category", "colour", "print", "all"}) expect_rate(j, std::string(who) + what);
+  EXPECT_NE(r.output.find("| reconstructions |"), std::string::npos) << r.output;
+}
+
 TEST_F(EvalGenerate, BadRequestsAreOneClearLine) {
   auto expect_error = [&](const std::string& args, const std::string& says) {
     auto r = run_command(eval(args + " --out " + (dir_ / "bad").string()));
