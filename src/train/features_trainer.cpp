@@ -2,11 +2,10 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "data/batcher.h"
 #include "data/dataset.h"
 #include "models/vqgan_loss.h"
 #include "nn/tensor_io.h"
-#include "train/sharding.h"
+#include "train/attribute_trainer.h"
 
 namespace couture {
 
@@ -27,49 +26,13 @@ nlohmann::json config_json(const FeatureNetConfig& c) {
 }  // namespace
 
 void train_features(const TrainSettings& settings) {
-  auto dist = join_distributed_from_env();
-  const auto device = parse_device(settings.device);
-  Dataset train = Dataset::open(settings.dataset, "train"), test = Dataset::open(settings.dataset, "test");
-  AttributeLabels labels = read_attribute_labels(train, nullptr);
-  AttributeLabels test_labels = read_attribute_labels(test, &labels.classes);
-  COUTURE_CHECK_INPUT(labels.classes.categories.size() > 1 && labels.classes.colours.size() > 1,
-                      "dataset '", settings.dataset.string(), "': needs at least two categories and colours");
-  FeatureNetConfig config = config_for(labels.classes);
-  nlohmann::json model_json = {{"config", config_json(config)}, {"classes", labels.classes.to_json()}};
-  write_run_info(settings, "train features", model_json, dist.get());
-
-  torch::manual_seed(settings.seed);
-  FeatureNet net(config);
-  net->to(device);
-  torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(settings.lr).weight_decay(1e-4));
-  std::map<std::string, std::string> metadata = {{"format", "couture-features"}, {"config", model_json.dump()}};
-  TrainingState state{{{"model", net.ptr().get(), &opt, metadata}}};
-  ShardedSampler sampler(train.size(), settings.batch, settings.seed, dist ? dist->rank() : 0,
-                         dist ? dist->world_size() : 1);
-
-  LoopHooks hooks;
-  hooks.step = [&](int64_t step) {
-    for (auto& g : opt.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(
-          warmup_cosine(step - 1, settings.warmup, settings.steps, settings.lr));
-    net->train();
-    auto idx = sampler.batch(step);
-    auto x = images_to_tensor(train, idx).to(device);
-    auto loss = attribute_loss(net->forward(x), labels, torch::tensor(idx));
-    loss.backward();
-    apply_gradients(*net, opt, 1.0, dist.get());
-    return Metrics{{"loss", loss.item<double>()}};
+  AttributeTrainSpec spec{"train features", "couture-features", "features.safetensors", 1e-4, {}, {}, false};
+  spec.build = [](const AttributeClasses& classes, const Dataset&) {
+    FeatureNet net(config_for(classes));
+    return AttributeNetwork{net.ptr(), [net](const at::Tensor& x) mutable { return net->forward(x); },
+                            {{"config", config_json(net->config())}, {"classes", classes.to_json()}}};
   };
-  hooks.validate = [&](int64_t) {
-    net->eval();
-    auto logits_of = [&](const at::Tensor& x) { return net->forward(x); };
-    return evaluate_attributes(logits_of, test, test_labels, 2000, device).metrics();
-  };
-  run_training_loop(loop_options(settings, "train features", dist), state, hooks);
-  if (!dist || dist->is_main()) {
-    save_tensors(settings.out / "features.safetensors", state_dict(*net), metadata);
-    log::info("train features: wrote " + (settings.out / "features.safetensors").string());
-  }
+  train_attribute_classifier(settings, spec);
 }
 
 std::shared_ptr<LoadedFeatureNet> load_feature_net(const std::filesystem::path& path) {

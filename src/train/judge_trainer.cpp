@@ -9,7 +9,7 @@
 #include "data/stable_hash.h"
 #include "io/safetensors.h"
 #include "nn/tensor_io.h"
-#include "train/sharding.h"
+#include "train/attribute_trainer.h"
 
 namespace couture {
 
@@ -42,62 +42,23 @@ at::Tensor augment(const at::Tensor& x, at::Generator generator) {
 }  // namespace
 
 void train_judge(const TrainSettings& settings, const JudgeConfig& base_config) {
-  auto dist = join_distributed_from_env();
-  const auto device = parse_device(settings.device);
-  Dataset train = Dataset::open(settings.dataset, "train"), test = Dataset::open(settings.dataset, "test");
-  AttributeLabels labels = read_attribute_labels(train, nullptr);
-  AttributeLabels test_labels = read_attribute_labels(test, &labels.classes);
-  COUTURE_CHECK_INPUT(labels.classes.categories.size() > 1 && labels.classes.colours.size() > 1,
-                      "dataset '", settings.dataset.string(), "': needs at least two categories and colours");
-  COUTURE_CHECK_INPUT(train.height() == train.width(), "dataset '", settings.dataset.string(),
-                      "': the judge needs square images, got ", train.height(), "x", train.width());
-  const JudgeConfig config = with_heads(base_config, labels.classes);
-  nlohmann::json model_json = {{"config", config.to_json()}, {"classes", labels.classes.to_json()},
-                               {"image_size", train.height()}};
-  write_run_info(settings, "train judge", model_json, dist.get());
-
-  torch::manual_seed(settings.seed);
-  JudgeNet net(config);
-  net->to(device);
-  torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(settings.lr).weight_decay(5e-4));
-  std::map<std::string, std::string> metadata = {{"format", kFormat}, {"config", model_json.dump()}};
-  TrainingState state{{{"model", net.ptr().get(), &opt, metadata}}};
-  ShardedSampler sampler(train.size(), settings.batch, settings.seed, dist ? dist->rank() : 0,
-                         dist ? dist->world_size() : 1);
-
-  LoopHooks hooks;
-  hooks.step = [&](int64_t step) {
-    for (auto& g : opt.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options()).lr(
-          warmup_cosine(step - 1, settings.warmup, settings.steps, settings.lr));
-    net->train();
-    auto idx = sampler.batch(step);
-    // The augmentation's randomness is a function of (seed, step, rank): a resumed run sees the same batches.
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(
-        stable_hash("judge-augment/" + std::to_string(settings.seed) + "/" + std::to_string(step) + "/" +
-                    std::to_string(dist ? dist->rank() : 0)));
-    auto x = augment(images_to_tensor(train, idx), generator).to(device);
-    auto loss = attribute_loss(net->forward(x), labels, torch::tensor(idx, torch::kLong));
-    loss.backward();
-    apply_gradients(*net, opt, 1.0, dist.get());
-    return Metrics{{"loss", loss.item<double>()}};
+  AttributeTrainSpec spec{"train judge", kFormat, "judge.safetensors", 5e-4, {}, {}, true};
+  spec.build = [&](const AttributeClasses& classes, const Dataset& train) {
+    COUTURE_CHECK_INPUT(train.height() == train.width(), "dataset '", settings.dataset.string(),
+                        "': the judge needs square images, got ", train.height(), "x", train.width());
+    const JudgeConfig config = with_heads(base_config, classes);
+    JudgeNet net(config);
+    return AttributeNetwork{net.ptr(), [net](const at::Tensor& x) mutable { return net->forward(x); },
+                            {{"config", config.to_json()}, {"classes", classes.to_json()},
+                             {"image_size", train.height()}}};
   };
-  auto logits_of = [&](const at::Tensor& x) { return net->forward(x); };
-  hooks.validate = [&](int64_t) {
-    net->eval();
-    return evaluate_attributes(logits_of, test, test_labels, 2000, device).metrics();
+  // The augmentation's randomness is a function of (seed, step, rank): a resumed run sees the same batches.
+  spec.augment = [](const at::Tensor& x, uint64_t seed, int64_t step, int rank) {
+    return augment(x, at::make_generator<at::CPUGeneratorImpl>(stable_hash(
+                          "judge-augment/" + std::to_string(seed) + "/" + std::to_string(step) + "/" +
+                          std::to_string(rank))));
   };
-  const int64_t steps_done = run_training_loop(loop_options(settings, "train judge", dist), state, hooks);
-  if (dist && !dist->is_main()) return;
-
-  net->eval();
-  auto final = evaluate_attributes(logits_of, test, test_labels, 0, device);
-  nlohmann::json info = {{"dataset", settings.dataset.string()}, {"steps", steps_done},
-                         {"test_records", final.hits.n}, {"test_accuracy", final.hits.to_json()}};
-  metadata["info"] = info.dump();
-  save_tensors(settings.out / "judge.safetensors", state_dict(*net), metadata);
-  log::info("train judge: test accuracy (" + std::to_string(final.hits.n) + " real images) " +
-            final.hits.to_json().dump() + "; wrote " + (settings.out / "judge.safetensors").string());
+  train_attribute_classifier(settings, spec);
 }
 
 std::shared_ptr<LoadedJudge> load_judge(const std::filesystem::path& path) {
