@@ -221,6 +221,11 @@ void JobQueue::shutdown() {
   changed_.notify_all();
 }
 
+bool JobQueue::stopped() const {
+  std::lock_guard lock(mutex_);
+  return stopped_;
+}
+
 bool JobQueue::stopping() const {
   std::lock_guard lock(mutex_);
   return stopping_;

@@ -93,6 +93,7 @@ class JobQueue {
   // Stops accepting jobs, cancels every queued and running job, joins the worker, wakes every waiter.
   void shutdown();
   bool stopping() const;
+  bool stopped() const;  // shutdown() has returned: every job has its final status
 
  private:
   struct Job;

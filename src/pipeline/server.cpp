@@ -272,7 +272,9 @@ void StudioServer::Impl::events(const httplib::Request& req, httplib::Response& 
           return true;
         }
         if (job->version == seen) {
-          if (queue.stopping()) {
+          // Shutting down: end once the job has its final status (sent above) or the queue has stopped; a running
+          // job is still being cancelled until then, and its "cancelled" event must reach the client.
+          if (queue.stopping() && (is_finished(job->status) || queue.stopped())) {
             sink.done();
             return true;
           }
