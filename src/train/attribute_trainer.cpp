@@ -10,8 +10,8 @@
 namespace couture {
 
 void train_attribute_classifier(const TrainSettings& settings, const AttributeTrainSpec& spec) {
-  auto dist = join_distributed_from_env();
   const auto device = parse_device(settings.device);
+  auto dist = join_distributed_from_env(device);
   Dataset train = Dataset::open(settings.dataset, "train"), test = Dataset::open(settings.dataset, "test");
   AttributeLabels labels = read_attribute_labels(train, nullptr);
   AttributeLabels test_labels = read_attribute_labels(test, &labels.classes);

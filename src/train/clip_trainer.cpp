@@ -70,9 +70,9 @@ void train_clip(const ClipTrainOptions& options) {
   if (o.projection_lr <= 0) o.projection_lr = s.lr * d.projection_lr / d.lr;
   COUTURE_CHECK_INPUT(s.batch >= 2, "train clip: --batch must be at least 2 (the loss contrasts pairs)");
 
-  auto dist = join_distributed_from_env();
-  const bool main_rank = !dist || dist->is_main();
   const auto device = parse_device(s.device);
+  auto dist = join_distributed_from_env(device);
+  const bool main_rank = !dist || dist->is_main();
   Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
   COUTURE_CHECK_INPUT(train.size() >= s.batch, "dataset '", s.dataset.string(), "': ", train.size(),
                       " training records, fewer than one batch of ", s.batch);
@@ -129,10 +129,17 @@ void train_clip(const ClipTrainOptions& options) {
     auto idx = sampler.batch(step);
     auto images = augment_garments(fit_images(images_to_tensor(train, idx), config.image_size), generator);
     auto text = tokenize_captions(tokenizer, pick(train_captions, idx), config.max_text_tokens);
-    auto loss = model->loss(model->encode_text(text.ids.to(device), text.mask.to(device)),
-                            model->encode_image(images.to(device)));
+    auto text_embeddings = model->encode_text(text.ids.to(device), text.mask.to(device));
+    auto image_embeddings = model->encode_image(images.to(device));
+    if (dist) {  // contrast against the whole global batch, as one process holding it would
+      text_embeddings = dist->all_gather(text_embeddings);
+      image_embeddings = dist->all_gather(image_embeddings);
+    }
+    auto loss = model->loss(text_embeddings, image_embeddings);
     const double value = loss.item<double>();
-    if (!std::isfinite(value)) return Metrics{{"loss", value}};
+    // Alone, a non-finite loss skips the step here; on several ranks every rank must still join the all-reduce,
+    // whose non-finite average then makes all of them skip it alike.
+    if (!std::isfinite(value) && !dist) return Metrics{{"loss", value}};
     loss.backward();
     const double norm = apply_gradients(*model, opt, o.grad_clip, dist.get());
     Metrics m{{"loss", value}, {"grad_norm", norm}, {"lr", peak_lr[0] * factor}};

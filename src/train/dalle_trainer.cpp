@@ -90,9 +90,9 @@ std::map<std::string, std::string> dalle_metadata(const nlohmann::json& config, 
 
 void train_dalle(const DalleTrainOptions& o) {
   const auto& s = o.settings;
-  auto dist = join_distributed_from_env();
-  const bool main_rank = !dist || dist->is_main();
   const auto device = parse_device(s.device);
+  auto dist = join_distributed_from_env(device);
+  const bool main_rank = !dist || dist->is_main();
   COUTURE_CHECK_INPUT(o.caption == "full" || o.caption == "short" || o.caption == "both",
                       "--caption must be full, short or both, got '", o.caption, "'");
   const auto tok = WordPieceTokenizer::load(o.vocab);
@@ -182,7 +182,7 @@ void train_dalle(const DalleTrainOptions& o) {
     }
     const double loss = l.loss.item<double>();
     Metrics m{{"loss", loss}, {"text_loss", l.text_loss.item<double>()}, {"image_loss", l.image_loss.item<double>()}};
-    if (!std::isfinite(loss)) return m;
+    if (!std::isfinite(loss) && !dist) return m;  // several ranks: all join the all-reduce, all skip (clip_trainer)
     l.loss.backward();
     m["grad_norm"] = apply_gradients(*model, opt, o.clip, dist.get());
     m["lr"] = warmup_cosine(step - 1, s.warmup, s.steps, s.lr);

@@ -1,5 +1,6 @@
 #include "train/loop.h"
 
+#include <chrono>
 #include <csignal>
 #include <cmath>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "data/stable_hash.h"
 #include "io/plot.h"
 
 namespace couture {
@@ -116,6 +118,15 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
   if (dist) {
     step = dist->broadcast_int(step);
     for (const auto& part : state.parts) dist->broadcast_module(*part.module, part.optimizer);
+    // Each rank draws its own random numbers (dropout, augmentation, null captions), as the records of one large
+    // batch would: rank 0 keeps its (restored) stream, rank r > 0 starts one from rank 0's seed, r and the step.
+    auto generator = at::detail::getDefaultCPUGenerator();
+    const uint64_t seed = uint64_t(dist->broadcast_int(int64_t(generator.current_seed() >> 1)));
+    if (!main_rank) {
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_current_seed(stable_hash(std::to_string(seed) + ":rank " + std::to_string(dist->rank()) +
+                                             ":step " + std::to_string(step)));
+    }
   }
 
   g_stop_requested = 0;
@@ -153,8 +164,16 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
   progress.set_done(step);
   int bad_in_a_row = 0;
   while (step < options.steps) {
+    const double comm_before = dist ? dist->collective_seconds() : 0.0;
+    const auto began = std::chrono::steady_clock::now();
     Metrics m = hooks.step(step + 1);
+    m["step_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     double loss = m.count("loss") ? m["loss"] : 0.0;
+    if (dist) {
+      m["comm_s"] = dist->collective_seconds() - comm_before;  // this step's time in collectives, waits included
+      // Every rank counts a step as bad when any rank's loss is, so they stop together or not at all.
+      if (dist->mean(std::isfinite(loss) ? 1.0 : 0.0) < 1.0) loss = std::nan("");
+    }
     if (!std::isfinite(loss)) {
       ++bad_in_a_row;
       log::warn(options.label + ": step " + std::to_string(step + 1) + " has a non-finite loss; update skipped");
@@ -168,8 +187,13 @@ int64_t run_training_loop(const LoopOptions& options, const TrainingState& state
     progress.set_note(note_of(m));
     progress.advance();
     if (step % options.log_every == 0 || step == options.steps) {
-      if (dist)
-        for (auto& [k, v] : m) v = dist->mean(v);
+      if (dist) {  // one all-reduce for all of them; the same keys in the same order on every rank (a std::map)
+        std::vector<double> values;
+        for (const auto& kv : m) values.push_back(kv.second);
+        values = dist->mean(values);
+        size_t i = 0;
+        for (auto& kv : m) kv.second = values[i++];
+      }
       if (main_rank) append_metrics(metrics_path, step, m);
     }
     if (options.validate_every > 0 && step % options.validate_every == 0 && step != options.steps) validate(step);

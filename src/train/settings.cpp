@@ -36,8 +36,8 @@ c10::Device parse_device(const std::string& name) {
   return device;
 }
 
-std::shared_ptr<Distributed> join_distributed_from_env() {
-  auto options = distributed_from_env();
+std::shared_ptr<Distributed> join_distributed_from_env(c10::Device device) {
+  auto options = distributed_from_env(device);
   return options ? Distributed::connect(*options) : nullptr;
 }
 

@@ -47,7 +47,7 @@ class Bf16Autocast {
 };
 
 // Joins the process group when started by torchrun (WORLD_SIZE > 1), else null.
-std::shared_ptr<Distributed> join_distributed_from_env();
+std::shared_ptr<Distributed> join_distributed_from_env(c10::Device device);
 
 // LoopOptions from the shared settings.
 LoopOptions loop_options(const TrainSettings& settings, const std::string& label,

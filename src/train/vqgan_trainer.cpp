@@ -26,9 +26,9 @@ std::vector<int64_t> first_n(int64_t n) {
 
 void train_vqgan(const VQGanTrainOptions& o) {
   const auto& s = o.settings;
-  auto dist = join_distributed_from_env();
-  const bool main_rank = !dist || dist->is_main();
   const auto device = parse_device(s.device);
+  auto dist = join_distributed_from_env(device);
+  const bool main_rank = !dist || dist->is_main();
   Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
   VQGanConfig config = o.config ? VQGanConfig::load(*o.config) : VQGanConfig::preset(o.preset);
   COUTURE_CHECK_INPUT(train.height() == config.resolution && train.width() == config.resolution, "dataset '",

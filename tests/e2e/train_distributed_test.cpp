@@ -1,5 +1,6 @@
 // Data-parallel training over c10d/Gloo on loopback: two ranks end with identical weights, equal to one process
-// training on the combined batch; a rank that dies makes the other stop with a clear error within the timeout.
+// training on the combined batch, also for a contrastive loss over the all-gathered global batch (as train clip
+// does); a rank that dies makes the other stop with a clear error within the timeout.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #include "core/log.h"
 #include "io/safetensors.h"
+#include "models/clip.h"
 #include "nn/tensor_io.h"
 #include "support/temp_dir.h"
 #include "train/loop.h"
@@ -25,6 +27,22 @@ namespace {
 
 constexpr int64_t kBatch = 8;  // the global batch; each of 2 ranks takes 4
 constexpr int64_t kSteps = 6;
+
+// This rank's slice of each global batch of kBatch from a 64-record dataset (world 1: the whole batch).
+ShardedSampler rank_sampler(const Distributed* dist) {
+  const int world = dist ? dist->world_size() : 1, rank = dist ? dist->rank() : 0;
+  return ShardedSampler(64, kBatch / world, 5, rank, world);
+}
+
+LoopOptions test_loop_options(const fs::path& run_dir, std::shared_ptr<Distributed> dist) {
+  LoopOptions options;
+  options.run_dir = run_dir;
+  options.steps = kSteps;
+  options.checkpoint_every = 3;
+  options.log_every = 1;
+  options.distributed = std::move(dist);
+  return options;
+}
 
 struct Mlp : torch::nn::Module {
   torch::nn::Linear a{nullptr}, b{nullptr};
@@ -44,14 +62,8 @@ void train(const fs::path& run_dir, std::shared_ptr<Distributed> dist, int die_a
   Mlp model;
   torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(1e-2));
   TrainingState state{{{"model", &model, &opt, {}}}};
-  const int world = dist ? dist->world_size() : 1, rank = dist ? dist->rank() : 0;
-  ShardedSampler sampler(64, kBatch / world, 5, rank, world);
-  LoopOptions options;
-  options.run_dir = run_dir;
-  options.steps = kSteps;
-  options.checkpoint_every = 3;
-  options.log_every = 1;
-  options.distributed = dist;
+  const int rank = dist ? dist->rank() : 0;
+  ShardedSampler sampler = rank_sampler(dist.get());
   LoopHooks hooks;
   hooks.step = [&](int64_t step) {
     if (step == die_at_step) std::_Exit(9);  // as a crashed or killed process
@@ -61,7 +73,47 @@ void train(const fs::path& run_dir, std::shared_ptr<Distributed> dist, int die_a
     apply_gradients(model, opt, 0.5, dist.get());
     return Metrics{{"loss", loss.item<double>()}};
   };
-  run_training_loop(options, state, hooks);
+  run_training_loop(test_loop_options(run_dir, dist), state, hooks);
+  save_tensors(run_dir / ("final-rank" + std::to_string(rank) + ".safetensors"), state_dict(model));
+}
+
+// Two linear towers trained with CLIP's loss: each rank embeds its slice of the batch, the embeddings are
+// all-gathered, and every rank computes the loss over the whole global batch (world 1: the whole batch at once).
+struct Towers : torch::nn::Module {
+  torch::nn::Linear text{nullptr}, image{nullptr};
+  torch::Tensor logit_scale;
+  Towers() {
+    text = register_module("text", torch::nn::Linear(6, 4));
+    image = register_module("image", torch::nn::Linear(5, 4));
+    logit_scale = register_parameter("logit_scale", torch::full({}, 1.0));
+  }
+};
+
+void train_contrastive(const fs::path& run_dir, std::shared_ptr<Distributed> dist) {
+  torch::manual_seed(21);
+  auto text_in = torch::randn({64, 6}), image_in = torch::randn({64, 5});
+  torch::manual_seed(4 + (dist ? dist->rank() : 0));
+  Towers model;
+  // eps 1: the update depends on the gradient's scale (with Adam's usual 1e-8 it hardly does), so a gathered
+  // gradient off by the world size, as without the sum over ranks in all_gather's backward, fails the comparison.
+  torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(1e-2).eps(1.0));
+  TrainingState state{{{"model", &model, &opt, {}}}};
+  const int rank = dist ? dist->rank() : 0;
+  ShardedSampler sampler = rank_sampler(dist.get());
+  LoopHooks hooks;
+  hooks.step = [&](int64_t step) {
+    auto idx = torch::tensor(sampler.batch(step));
+    auto t = torch::nn::functional::normalize(model.text(text_in.index_select(0, idx)),
+                                              torch::nn::functional::NormalizeFuncOptions().dim(1));
+    auto i = torch::nn::functional::normalize(model.image(image_in.index_select(0, idx)),
+                                              torch::nn::functional::NormalizeFuncOptions().dim(1));
+    if (dist) t = dist->all_gather(t), i = dist->all_gather(i);
+    auto loss = clip_loss(model.logit_scale.exp() * t.matmul(i.t()));
+    loss.backward();
+    apply_gradients(model, opt, 0, dist.get());
+    return Metrics{{"loss", loss.item<double>()}};
+  };
+  run_training_loop(test_loop_options(run_dir, dist), state, hooks);
   save_tensors(run_dir / ("final-rank" + std::to_string(rank) + ".safetensors"), state_dict(model));
 }
 
@@ -74,7 +126,10 @@ TEST(DistributedChild, Rank) {
   ASSERT_TRUE(options);
   int die_at = std::string(role) == "die" && options->rank == 1 ? 4 : -1;
   try {
-    train(std::getenv("COUTURE_TEST_RUN"), Distributed::connect(*options), die_at);
+    if (std::string(role) == "contrastive")
+      train_contrastive(std::getenv("COUTURE_TEST_RUN"), Distributed::connect(*options));
+    else
+      train(std::getenv("COUTURE_TEST_RUN"), Distributed::connect(*options), die_at);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "couture: error: %s\n", e.what());
     std::_Exit(1);
@@ -112,13 +167,11 @@ std::string slurp(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-TEST(Distributed, TwoRanksMatchOneProcessWithTheCombinedBatch) {
-  log::set_quiet(true);
-  TempDir single, multi;
-  train(single.path(), nullptr);
-  int port = free_port();
-  pid_t r0 = spawn_rank(0, port, multi.path(), "train", multi / "rank0.log");
-  pid_t r1 = spawn_rank(1, port, multi.path(), "train", multi / "rank1.log");
+// Runs `role` on 2 ranks in `multi` and compares their final weights with each other and with `single`'s.
+void expect_two_ranks_match_one_process(const fs::path& single, const fs::path& multi, const std::string& role,
+                                        int port) {
+  pid_t r0 = spawn_rank(0, port, multi, role, multi / "rank0.log");
+  pid_t r1 = spawn_rank(1, port, multi, role, multi / "rank1.log");
   ASSERT_EQ(wait_exit(r0), 0) << slurp(multi / "rank0.log");
   ASSERT_EQ(wait_exit(r1), 0) << slurp(multi / "rank1.log");
   auto one = SafetensorsFile::open(single / "final-rank0.safetensors");
@@ -130,7 +183,8 @@ TEST(Distributed, TwoRanksMatchOneProcessWithTheCombinedBatch) {
     max_rank_diff = std::max(max_rank_diff, (a - b).abs().max().item<double>());
     max_single_diff = std::max(max_single_diff, (a - s).abs().max().item<double>());
   }
-  std::printf("max |rank0 - rank1| = %g, max |2 ranks - 1 process| = %g\n", max_rank_diff, max_single_diff);
+  std::printf("%s: max |rank0 - rank1| = %g, max |2 ranks - 1 process| = %g\n", role.c_str(), max_rank_diff,
+              max_single_diff);
   EXPECT_EQ(max_rank_diff, 0.0);
   EXPECT_LT(max_single_diff, 1e-5);
   // rank 0 alone wrote checkpoints and metrics
@@ -139,6 +193,20 @@ TEST(Distributed, TwoRanksMatchOneProcessWithTheCombinedBatch) {
   int lines = 0;
   for (std::string l; std::getline(metrics, l);) ++lines;
   EXPECT_EQ(lines, kSteps);
+}
+
+TEST(Distributed, TwoRanksMatchOneProcessWithTheCombinedBatch) {
+  log::set_quiet(true);
+  TempDir single, multi;
+  train(single.path(), nullptr);
+  expect_two_ranks_match_one_process(single.path(), multi.path(), "train", free_port());
+}
+
+TEST(Distributed, AContrastiveLossOverTheGatheredBatchMatchesOneProcess) {
+  log::set_quiet(true);
+  TempDir single, multi;
+  train_contrastive(single.path(), nullptr);
+  expect_two_ranks_match_one_process(single.path(), multi.path(), "contrastive", free_port() + 2);
 }
 
 TEST(Distributed, ADeadRankStopsTheOtherWithAClearError) {
