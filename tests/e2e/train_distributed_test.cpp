@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
@@ -54,7 +55,8 @@ struct Mlp : torch::nn::Module {
 };
 
 // Trains the MLP on a fixed dataset; world 1 uses the whole batch, otherwise this rank's slice of it.
-void train(const fs::path& run_dir, std::shared_ptr<Distributed> dist, int die_at_step = -1) {
+// At `stop_at_step` this rank dies (as a crashed or killed process) or, with `hang`, stops answering for good.
+void train(const fs::path& run_dir, std::shared_ptr<Distributed> dist, int stop_at_step = -1, bool hang = false) {
   torch::manual_seed(11);
   auto data = torch::randn({64, 6});
   auto target = data.sum(1, true).sin();
@@ -66,7 +68,10 @@ void train(const fs::path& run_dir, std::shared_ptr<Distributed> dist, int die_a
   ShardedSampler sampler = rank_sampler(dist.get());
   LoopHooks hooks;
   hooks.step = [&](int64_t step) {
-    if (step == die_at_step) std::_Exit(9);  // as a crashed or killed process
+    if (step == stop_at_step) {
+      while (hang) pause();
+      std::_Exit(9);
+    }
     auto idx = torch::tensor(sampler.batch(step));
     auto loss = torch::mse_loss(model.forward(data.index_select(0, idx)), target.index_select(0, idx));
     loss.backward();
@@ -124,19 +129,21 @@ TEST(DistributedChild, Rank) {
   log::set_quiet(true);
   auto options = distributed_from_env();
   ASSERT_TRUE(options);
-  int die_at = std::string(role) == "die" && options->rank == 1 ? 4 : -1;
+  const std::string r = role;
+  const int stop_at = (r == "die" || r == "hang") && options->rank == 1 ? 4 : -1;
   try {
     if (std::string(role) == "contrastive")
       train_contrastive(std::getenv("COUTURE_TEST_RUN"), Distributed::connect(*options));
     else
-      train(std::getenv("COUTURE_TEST_RUN"), Distributed::connect(*options), die_at);
+      train(std::getenv("COUTURE_TEST_RUN"), Distributed::connect(*options), stop_at, r == "hang");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "couture: error: %s\n", e.what());
     std::_Exit(1);
   }
 }
 
-pid_t spawn_rank(int rank, int port, const fs::path& run, const std::string& role, const fs::path& log) {
+pid_t spawn_rank(int rank, int port, const fs::path& run, const std::string& role, const fs::path& log,
+                 int timeout_s = 20) {
   pid_t pid = fork();
   if (pid == 0) {
     setenv("COUTURE_TEST_ROLE", role.c_str(), 1);
@@ -145,7 +152,7 @@ pid_t spawn_rank(int rank, int port, const fs::path& run, const std::string& rol
     setenv("WORLD_SIZE", "2", 1);
     setenv("MASTER_ADDR", "127.0.0.1", 1);
     setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-    setenv("COUTURE_DIST_TIMEOUT", "20", 1);
+    setenv("COUTURE_DIST_TIMEOUT", std::to_string(timeout_s).c_str(), 1);
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1), dup2(fd, 2);
     execl("/proc/self/exe", "child", "--gtest_filter=DistributedChild.Rank", nullptr);
@@ -224,6 +231,24 @@ TEST(Distributed, ADeadRankStopsTheOtherWithAClearError) {
   EXPECT_NE(log.find("rank 0 of 2"), std::string::npos) << log;
   EXPECT_NE(log.find("failed"), std::string::npos) << log;
   EXPECT_LT(seconds, 60) << "the survivor must not wait past the 20 s timeout (plus start-up)";
+}
+
+TEST(Distributed, AHungRankStopsTheOtherWithAClearErrorAfterTheTimeout) {
+  TempDir multi;
+  const int port = free_port() + 3, timeout_s = 5;
+  auto start = std::chrono::steady_clock::now();
+  pid_t r0 = spawn_rank(0, port, multi.path(), "hang", multi / "rank0.log", timeout_s);
+  pid_t r1 = spawn_rank(1, port, multi.path(), "hang", multi / "rank1.log", timeout_s);
+  int code = wait_exit(r0);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  kill(r1, SIGKILL);
+  wait_exit(r1);
+  std::string log = slurp(multi / "rank0.log");
+  std::printf("surviving rank exited with %d after %.1f s (timeout %d s)\n", code, seconds, timeout_s);
+  EXPECT_EQ(code, 1) << log;
+  EXPECT_NE(log.find("failed"), std::string::npos) << log;
+  EXPECT_GE(seconds, timeout_s) << "rank 1 answers nothing after step 3, so only the timeout can end rank 0";
+  EXPECT_LT(seconds, 4 * timeout_s + 10) << log;
 }
 
 }  // namespace
