@@ -24,14 +24,20 @@ Image make_image(int width, int height, int channels, uint8_t fill) {
 
 namespace {
 
-// stb_image 2.27 (Debian 12) builds a JPEG Huffman table from a DHT segment without checking that its 16 code
-// counts add up to at most 256, writing past its fixed arrays (found by fuzz/io_image_fuzz.cpp; upstream checks
-// since 2.28). Such files are refused before stb sees them. The walk mirrors stb's, which takes fill bytes and
-// garbage before markers: marker segments by their length, anything else byte by byte up to the next marker,
-// bytes past the end read as 0. PNG files never reach stb's JPEG reader.
+// stb_image 2.27 (Debian 12) trusts a JPEG's Huffman tables in two ways that hostile files break, both found by
+// fuzz/io_image_fuzz.cpp, so such files are refused before stb sees them:
+// - it builds a table from a DHT segment without checking that its 16 code counts add up to at most 256, writing
+//   past its fixed arrays (upstream checks since 2.28);
+// - a scan may name a table no DHT defined, and stb then decodes with its never-initialised table memory (an index
+//   of -1 into a 256-entry array here, different from run to run as the heap's old contents differ).
+// The walk mirrors stb's, which takes fill bytes and garbage before markers: marker segments by their length,
+// anything else byte by byte up to the next marker, bytes past the end read as 0. PNG files never reach stb's
+// JPEG reader.
 void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& source) {
   if (size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return;
   auto at = [&](size_t i) -> size_t { return i < size ? data[i] : 0; };
+  bool defined[2][4] = {};  // [DC 0 / AC 1][table id]
+  bool progressive = false;
   size_t i = 0;
   while (i + 1 < size) {
     const size_t marker = at(i + 1);
@@ -53,8 +59,22 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
         if (codes > 256)
           throw InputError("'" + source + "': corrupt JPEG (a Huffman table declares " + std::to_string(codes) +
                            " codes; at most 256 exist)");
+        const size_t kind = at(table) >> 4, id = at(table) & 15;
+        if (kind < 2 && id < 4) defined[kind][id] = true;  // stb refuses other selectors itself
         table += 17 + codes;
         left -= int64_t(17 + codes);
+      }
+    }
+    if (marker == 0xC2) progressive = true;
+    if (marker == 0xDA) {  // start of scan: components, each with its DC and AC table, then Ss, Se, Ah/Al
+      const size_t n = at(i + 4), spectral_start = at(i + 5 + 2 * n), approx_high = at(i + 7 + 2 * n) >> 4;
+      // Baseline scans decode both tables; a progressive scan its DC tables (first DC pass) or its AC tables.
+      const bool dc = !progressive || (spectral_start == 0 && approx_high == 0);
+      const bool ac = !progressive || spectral_start > 0;
+      for (size_t k = 0; k < n; ++k) {
+        const size_t tables = at(i + 6 + 2 * k), dc_id = tables >> 4, ac_id = tables & 15;
+        if ((dc && dc_id < 4 && !defined[0][dc_id]) || (ac && ac_id < 4 && !defined[1][ac_id]))
+          throw InputError("'" + source + "': corrupt JPEG (a scan uses a Huffman table no DHT segment defines)");
       }
     }
     i += 2 + length;

@@ -2,6 +2,7 @@
 #include "io/image.h"
 
 #include <gtest/gtest.h>
+#include <stb_image_write.h>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -81,6 +82,28 @@ TEST(Image, CorruptAndTruncatedGiveClearErrors) {
   for (size_t i = 60; i < garbled.size() - 20; i += 7) garbled[i] = char(garbled[i] ^ 0x5A);
   expect_rejected(garbled);
   EXPECT_THROW(read_image("/nonexistent/x.png"), InputError);
+}
+
+// A baseline JPEG of `img` from stb's writer (built into couture_io with stb's implementation).
+std::string encode_jpeg(const Image& img) {
+  std::string out;
+  stbi_write_jpg_to_func([](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
+  }, &out, img.width, img.height, img.channels, img.pixels.data(), 90);
+  return out;
+}
+
+// A scan that names a Huffman table no DHT segment defined made stb 2.27 decode with uninitialised table memory
+// (io_image_fuzz: an index of -1, differing from run to run): refused before stb sees the file.
+TEST(Image, JpegScanWithAnUndefinedHuffmanTableIsRefused) {
+  const std::string jpeg = encode_jpeg(gradient(16, 16));
+  Image ok = decode_image(reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size(), "photo.jpg");
+  EXPECT_EQ(ok.width, 16);
+  const size_t sos = jpeg.find("\xFF\xDA");
+  ASSERT_NE(sos, std::string::npos);
+  std::string bad = jpeg;
+  bad[sos + 5 + 2 * 2 + 1] = char(0x31);  // the third component's DC table: 3, which no DHT defines
+  EXPECT_NE(expect_rejected(bad).find("a scan uses a Huffman table no DHT segment defines"), std::string::npos);
 }
 
 TEST(Image, TileLaysOutGrid) {
