@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <map>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -28,15 +29,18 @@ namespace {
 // fuzz/io_image_fuzz.cpp, so such files are refused before stb sees them:
 // - it builds a table from a DHT segment without checking that its 16 code counts add up to at most 256, writing
 //   past its fixed arrays (upstream checks since 2.28);
-// - a scan may name a table no DHT defined, and stb then decodes with its never-initialised table memory (an index
-//   of -1 into a 256-entry array here, different from run to run as the heap's old contents differ).
+// - a scan may name a Huffman table no DHT defined, or its frame a quantisation table no DQT defined, and stb then
+//   decodes with never-initialised table memory (an index of -1 into a 256-entry array, a signed overflow of a DC
+//   coefficient times a garbage quantiser; different from run to run as the heap's old contents differ).
 // The walk mirrors stb's, which takes fill bytes and garbage before markers: marker segments by their length,
 // anything else byte by byte up to the next marker, bytes past the end read as 0. PNG files never reach stb's
 // JPEG reader.
-void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::string& source) {
+void check_jpeg_tables(const uint8_t* data, size_t size, const std::string& source) {
   if (size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return;
   auto at = [&](size_t i) -> size_t { return i < size ? data[i] : 0; };
-  bool defined[2][4] = {};  // [DC 0 / AC 1][table id]
+  bool defined[2][4] = {};  // Huffman tables: [DC 0 / AC 1][table id]
+  bool quantiser[4] = {};    // quantisation tables by id
+  std::map<size_t, size_t> component_quantiser;  // the frame's components: id -> quantisation table
   bool progressive = false;
   size_t i = 0;
   while (i + 1 < size) {
@@ -65,6 +69,13 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
         left -= int64_t(17 + codes);
       }
     }
+    if (marker == 0xDB)  // DQT: tables of 1 + 64 bytes (8-bit) or 1 + 128 (16-bit)
+      for (size_t t = i + 4, end = i + 2 + length; t < end && t < size; t += (at(t) >> 4) == 0 ? 65 : 129)
+        if ((at(t) & 15) < 4) quantiser[at(t) & 15] = true;  // stb refuses other ids itself
+    if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2) {  // SOF: components with their quantisation table
+      component_quantiser.clear();
+      for (size_t k = 0, n = at(i + 9); k < n; ++k) component_quantiser[at(i + 10 + 3 * k)] = at(i + 12 + 3 * k);
+    }
     if (marker == 0xC2) progressive = true;
     if (marker == 0xDA) {  // start of scan: components, each with its DC and AC table, then Ss, Se, Ah/Al
       const size_t n = at(i + 4), spectral_start = at(i + 5 + 2 * n), approx_high = at(i + 7 + 2 * n) >> 4;
@@ -75,6 +86,10 @@ void check_jpeg_huffman_tables(const uint8_t* data, size_t size, const std::stri
         const size_t tables = at(i + 6 + 2 * k), dc_id = tables >> 4, ac_id = tables & 15;
         if ((dc && dc_id < 4 && !defined[0][dc_id]) || (ac && ac_id < 4 && !defined[1][ac_id]))
           throw InputError("'" + source + "': corrupt JPEG (a scan uses a Huffman table no DHT segment defines)");
+        const auto q = component_quantiser.find(at(i + 5 + 2 * k));
+        if (q != component_quantiser.end() && q->second < 4 && !quantiser[q->second])
+          throw InputError("'" + source + "': corrupt JPEG (a scan's component uses a quantisation table no DQT " +
+                           "segment defines)");
       }
     }
     i += 2 + length;
@@ -101,7 +116,7 @@ void check_png_chunk_lengths(const uint8_t* data, size_t size, const std::string
 Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels) {
   COUTURE_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
   COUTURE_CHECK_INPUT(size > 0 && size < size_t(INT32_MAX), "'", source, "': empty or oversized image file");
-  check_jpeg_huffman_tables(data, size, source);
+  check_jpeg_tables(data, size, source);
   check_png_chunk_lengths(data, size, source);
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, int(size), &w, &h, &c))

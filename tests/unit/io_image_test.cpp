@@ -106,6 +106,16 @@ TEST(Image, JpegScanWithAnUndefinedHuffmanTableIsRefused) {
   EXPECT_NE(expect_rejected(bad).find("a scan uses a Huffman table no DHT segment defines"), std::string::npos);
 }
 
+// The same for a quantisation table no DQT defined (stb multiplied DC coefficients by garbage: a signed overflow).
+TEST(Image, JpegComponentWithAnUndefinedQuantisationTableIsRefused) {
+  const std::string jpeg = encode_jpeg(gradient(16, 16));
+  const size_t sof = jpeg.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  std::string bad = jpeg;
+  bad[sof + 12 + 3 * 2] = char(3);  // the third component's quantisation table: 3, which no DQT defines
+  EXPECT_NE(expect_rejected(bad).find("uses a quantisation table no DQT segment defines"), std::string::npos);
+}
+
 TEST(Image, TileLaysOutGrid) {
   std::vector<Image> tiles(5, gradient(4, 4));
   Image grid = tile_images(tiles, 3, 1);
