@@ -2,8 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
-#include <map>
+#include <iterator>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -40,7 +41,8 @@ void check_jpeg_tables(const uint8_t* data, size_t size, const std::string& sour
   auto at = [&](size_t i) -> size_t { return i < size ? data[i] : 0; };
   bool defined[2][4] = {};  // Huffman tables: [DC 0 / AC 1][table id]
   bool quantiser[4] = {};    // quantisation tables by id
-  std::map<size_t, size_t> component_quantiser;  // the frame's components: id -> quantisation table
+  int component_quantiser[256];  // the frame's components: id -> quantisation table (-1: not in the frame)
+  std::fill(std::begin(component_quantiser), std::end(component_quantiser), -1);
   bool progressive = false;
   size_t i = 0;
   while (i + 1 < size) {
@@ -73,8 +75,8 @@ void check_jpeg_tables(const uint8_t* data, size_t size, const std::string& sour
       for (size_t t = i + 4, end = i + 2 + length; t < end && t < size; t += (at(t) >> 4) == 0 ? 65 : 129)
         if ((at(t) & 15) < 4) quantiser[at(t) & 15] = true;  // stb refuses other ids itself
     if (marker == 0xC0 || marker == 0xC1 || marker == 0xC2) {  // SOF: components with their quantisation table
-      component_quantiser.clear();
-      for (size_t k = 0, n = at(i + 9); k < n; ++k) component_quantiser[at(i + 10 + 3 * k)] = at(i + 12 + 3 * k);
+      std::fill(std::begin(component_quantiser), std::end(component_quantiser), -1);
+      for (size_t k = 0, n = at(i + 9); k < n; ++k) component_quantiser[at(i + 10 + 3 * k)] = int(at(i + 12 + 3 * k));
     }
     if (marker == 0xC2) progressive = true;
     if (marker == 0xDA) {  // start of scan: components, each with its DC and AC table, then Ss, Se, Ah/Al
@@ -86,8 +88,8 @@ void check_jpeg_tables(const uint8_t* data, size_t size, const std::string& sour
         const size_t tables = at(i + 6 + 2 * k), dc_id = tables >> 4, ac_id = tables & 15;
         if ((dc && dc_id < 4 && !defined[0][dc_id]) || (ac && ac_id < 4 && !defined[1][ac_id]))
           throw InputError("'" + source + "': corrupt JPEG (a scan uses a Huffman table no DHT segment defines)");
-        const auto q = component_quantiser.find(at(i + 5 + 2 * k));
-        if (q != component_quantiser.end() && q->second < 4 && !quantiser[q->second])
+        const int q = component_quantiser[at(i + 5 + 2 * k)];
+        if (q >= 0 && q < 4 && !quantiser[q])
           throw InputError("'" + source + "': corrupt JPEG (a scan's component uses a quantisation table no DQT " +
                            "segment defines)");
       }

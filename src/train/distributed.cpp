@@ -109,6 +109,8 @@ std::shared_ptr<Distributed> Distributed::connect(const DistributedOptions& opti
       group_options->timeout = timeout;
       impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, options.rank, options.world_size,
                                                                  group_options);
+#else
+      throw InputError("backend nccl: this LibTorch was built without CUDA/NCCL (use gloo)");
 #endif
     } else {
       auto group_options = c10d::ProcessGroupGloo::Options::create(timeout);
