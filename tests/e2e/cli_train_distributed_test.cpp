@@ -12,6 +12,7 @@
 
 #include "io/safetensors.h"
 #include "nn/tensor_io.h"
+#include "support/free_port.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -23,14 +24,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int next_port() {
-  static int port = 30000 + int(getpid() % 20000);
-  return port += 3;
-}
-
 // `command` (without --batch) on 2 ranks of batch `per_rank` each; both must exit 0.
 couture::testing::CommandResult run_two_ranks(const std::string& command, int per_rank, const fs::path& logs) {
-  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(next_port()) +
+  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(couture::testing::free_tcp_port()) +
                           " WORLD_SIZE=2 COUTURE_DIST_TIMEOUT=60 ";
   const std::string cmd = command + " --batch " + std::to_string(per_rank);
   const std::string r0 = (logs / "rank0.log").string(), r1 = (logs / "rank1.log").string();

@@ -16,6 +16,7 @@
 #include "io/safetensors.h"
 #include "models/clip.h"
 #include "nn/tensor_io.h"
+#include "support/free_port.h"
 #include "support/temp_dir.h"
 #include "train/loop.h"
 #include "train/sharding.h"
@@ -167,8 +168,6 @@ int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-int free_port() { return 20000 + int(getpid() % 20000); }
-
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -206,19 +205,19 @@ TEST(Distributed, TwoRanksMatchOneProcessWithTheCombinedBatch) {
   log::set_quiet(true);
   TempDir single, multi;
   train(single.path(), nullptr);
-  expect_two_ranks_match_one_process(single.path(), multi.path(), "train", free_port());
+  expect_two_ranks_match_one_process(single.path(), multi.path(), "train", couture::testing::free_tcp_port());
 }
 
 TEST(Distributed, AContrastiveLossOverTheGatheredBatchMatchesOneProcess) {
   log::set_quiet(true);
   TempDir single, multi;
   train_contrastive(single.path(), nullptr);
-  expect_two_ranks_match_one_process(single.path(), multi.path(), "contrastive", free_port() + 2);
+  expect_two_ranks_match_one_process(single.path(), multi.path(), "contrastive", couture::testing::free_tcp_port());
 }
 
 TEST(Distributed, ADeadRankStopsTheOtherWithAClearError) {
   TempDir multi;
-  int port = free_port() + 1;
+  int port = couture::testing::free_tcp_port();
   auto start = std::chrono::steady_clock::now();
   pid_t r0 = spawn_rank(0, port, multi.path(), "die", multi / "rank0.log");
   pid_t r1 = spawn_rank(1, port, multi.path(), "die", multi / "rank1.log");
@@ -235,7 +234,7 @@ TEST(Distributed, ADeadRankStopsTheOtherWithAClearError) {
 
 TEST(Distributed, AHungRankStopsTheOtherWithAClearErrorAfterTheTimeout) {
   TempDir multi;
-  const int port = free_port() + 3, timeout_s = 5;
+  const int port = couture::testing::free_tcp_port(), timeout_s = 5;
   auto start = std::chrono::steady_clock::now();
   pid_t r0 = spawn_rank(0, port, multi.path(), "hang", multi / "rank0.log", timeout_s);
   pid_t r1 = spawn_rank(1, port, multi.path(), "hang", multi / "rank1.log", timeout_s);
