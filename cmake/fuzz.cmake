@@ -41,14 +41,8 @@ endif()
 
 function(couture_fuzz_object source sanitize out_var)
   string(REPLACE "/" "_" stem ${source})
-  # Two checks are relaxed for stb's own code (Debian's 2.27, fixed upstream in 2.28), nothing else; io/image.cpp,
-  # which guards stb, keeps all of them. Both are undefined by the letter of the standard and harmless here:
-  # - nonnull-attribute: stb memcpy()s zero bytes from a null buffer when a PNG's first IDAT chunk is empty;
-  # - shift-exponent: on a truncated JPEG scan stb's bit reader lets its bit count go negative once a marker ends
-  #   the data, then shifts a zero byte by 32 or more (stbi__grow_buffer_unsafe); the value is 0 on every CPU.
-  # Memory errors in stb still stop the fuzzer (ASan).
-  if(source STREQUAL "src/io/stb_impl.cpp")
-    list(APPEND sanitize -fno-sanitize=nonnull-attribute,shift-exponent)
+  if(source STREQUAL "src/io/stb_impl.cpp")  # CMakeLists.txt says why
+    list(APPEND sanitize ${COUTURE_STB_SANITIZE_RELAXED})
   endif()
   set(object ${fuzz_dir}/obj/${stem}.o)
   add_custom_command(

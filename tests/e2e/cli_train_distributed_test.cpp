@@ -18,6 +18,7 @@
 
 using couture::SafetensorsFile;
 using couture::testing::count_lines;
+using couture::testing::free_tcp_port;
 using couture::testing::run_command;
 using couture::testing::TempDir;
 namespace fs = std::filesystem;
@@ -26,7 +27,7 @@ namespace {
 
 // `command` (without --batch) on 2 ranks of batch `per_rank` each; both must exit 0.
 couture::testing::CommandResult run_two_ranks(const std::string& command, int per_rank, const fs::path& logs) {
-  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(couture::testing::free_tcp_port()) +
+  const std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_tcp_port()) +
                           " WORLD_SIZE=2 COUTURE_DIST_TIMEOUT=60 ";
   const std::string cmd = command + " --batch " + std::to_string(per_rank);
   const std::string r0 = (logs / "rank0.log").string(), r1 = (logs / "rank1.log").string();

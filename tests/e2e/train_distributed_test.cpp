@@ -22,6 +22,7 @@
 #include "train/sharding.h"
 
 using namespace couture;
+using couture::testing::free_tcp_port;
 using couture::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -205,19 +206,19 @@ TEST(Distributed, TwoRanksMatchOneProcessWithTheCombinedBatch) {
   log::set_quiet(true);
   TempDir single, multi;
   train(single.path(), nullptr);
-  expect_two_ranks_match_one_process(single.path(), multi.path(), "train", couture::testing::free_tcp_port());
+  expect_two_ranks_match_one_process(single.path(), multi.path(), "train", free_tcp_port());
 }
 
 TEST(Distributed, AContrastiveLossOverTheGatheredBatchMatchesOneProcess) {
   log::set_quiet(true);
   TempDir single, multi;
   train_contrastive(single.path(), nullptr);
-  expect_two_ranks_match_one_process(single.path(), multi.path(), "contrastive", couture::testing::free_tcp_port());
+  expect_two_ranks_match_one_process(single.path(), multi.path(), "contrastive", free_tcp_port());
 }
 
 TEST(Distributed, ADeadRankStopsTheOtherWithAClearError) {
   TempDir multi;
-  int port = couture::testing::free_tcp_port();
+  int port = free_tcp_port();
   auto start = std::chrono::steady_clock::now();
   pid_t r0 = spawn_rank(0, port, multi.path(), "die", multi / "rank0.log");
   pid_t r1 = spawn_rank(1, port, multi.path(), "die", multi / "rank1.log");
@@ -234,7 +235,7 @@ TEST(Distributed, ADeadRankStopsTheOtherWithAClearError) {
 
 TEST(Distributed, AHungRankStopsTheOtherWithAClearErrorAfterTheTimeout) {
   TempDir multi;
-  const int port = couture::testing::free_tcp_port(), timeout_s = 5;
+  const int port = free_tcp_port(), timeout_s = 5;
   auto start = std::chrono::steady_clock::now();
   pid_t r0 = spawn_rank(0, port, multi.path(), "hang", multi / "rank0.log", timeout_s);
   pid_t r1 = spawn_rank(1, port, multi.path(), "hang", multi / "rank1.log", timeout_s);

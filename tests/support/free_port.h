@@ -1,7 +1,7 @@
-// A TCP port that nothing listens on now, for tests that start c10d rendezvous servers (MASTER_PORT).
-// The kernel picks it (bind to port 0), so it cannot be one another test or connection holds, as a port computed
-// from the process id could: those fell inside Linux's ephemeral range (32768-60999) and once met a port a
-// neighbouring connection had taken ("Address already in use").
+// A TCP port that is free now, for tests that start c10d rendezvous servers (MASTER_PORT). The kernel picks it
+// (bind to port 0), so it is none that another test or connection holds at that moment; a port computed from the
+// process id, as before, fell inside Linux's ephemeral range (32768-60999) and once met one a neighbouring
+// connection had taken ("Address already in use").
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
