@@ -69,6 +69,7 @@ VQGanConfig VQGanConfig::from_json(const nlohmann::json& root, const std::string
       else if (key == "n_embed") c.n_embed = value.get<int64_t>();
       else if (key == "beta") c.beta = value.get<double>();
       else if (key == "norm_groups") c.norm_groups = value.get<int64_t>();
+      else if (key == "l2_normalize") c.l2_normalize = value.get<bool>();
       else if (key == "double_z") COUTURE_CHECK_INPUT(!value.get<bool>(), field, ": double_z is not used by a VQGAN");
       else if (key == "resamp_with_conv")
         COUTURE_CHECK_INPUT(value.get<bool>(), field, ": only resamp_with_conv = true is supported");
@@ -109,6 +110,7 @@ nlohmann::ordered_json VQGanConfig::to_json() const {
   j["n_embed"] = n_embed;
   j["beta"] = beta;
   if (norm_groups != 32) j["norm_groups"] = norm_groups;  // a Couture extension: taming's configs never carry it
+  if (l2_normalize) j["l2_normalize"] = true;               // likewise
   return j;
 }
 
@@ -245,7 +247,7 @@ VQModelImpl::VQModelImpl(const VQGanConfig& config) : config_(config) {
   config_.validate("vqgan config");
   encoder = register_module("encoder", Encoder(config_));
   decoder = register_module("decoder", Decoder(config_));
-  quantize = register_module("quantize", VectorQuantizer(config_.n_embed, config_.embed_dim, config_.beta));
+  quantize = register_module("quantize", VectorQuantizer(config_.n_embed, config_.embed_dim, config_.beta, config_.l2_normalize));
   quant_conv = register_module("quant_conv",
                                torch::nn::Conv2d(torch::nn::Conv2dOptions(config_.z_channels, config_.embed_dim, 1)));
   post_quant_conv = register_module(

@@ -43,6 +43,7 @@ struct VQGanConfig {
   int64_t n_embed = 16384;
   double beta = 0.25;  // legacy VectorQuantizer2: weighs the codebook term, the commitment term has weight 1
   int64_t norm_groups = 32;  // GroupNorm groups (taming: 32); a Couture extension for narrow models
+  bool l2_normalize = false;  // codes compared and decoded as unit vectors (ViT-VQGAN's lookup; a Couture extension)
 
   static VQGanConfig kodalle();  // the original KoDALLE VQGAN: 256 px, f16, 16384 x 256
   static VQGanConfig fmnist();   // Couture-FMNIST: 64 px, f8, 512 x 64 (see docs/vqgan.md)

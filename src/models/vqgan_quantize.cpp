@@ -82,32 +82,40 @@ QuantizerTrainingStateImpl::QuantizerTrainingStateImpl(int64_t n_embed, int64_t 
   memory_next = register_buffer("memory_next", torch::zeros({}, long_options));
 }
 
-VectorQuantizerImpl::VectorQuantizerImpl(int64_t n_embed, int64_t embed_dim, double beta)
-    : usage(n_embed), n_embed_(n_embed), embed_dim_(embed_dim), beta_(beta),
+VectorQuantizerImpl::VectorQuantizerImpl(int64_t n_embed, int64_t embed_dim, double beta, bool l2_normalize)
+    : usage(n_embed), n_embed_(n_embed), embed_dim_(embed_dim), beta_(beta), l2_normalize_(l2_normalize),
       state_(n_embed, embed_dim, /*memory_size=*/4096) {
   embedding = register_module("embedding", torch::nn::Embedding(n_embed, embed_dim));
   torch::NoGradGuard no_grad;
   embedding->weight.uniform_(-1.0 / double(n_embed), 1.0 / double(n_embed));  // taming's initialisation
 }
 
+at::Tensor VectorQuantizerImpl::prepare(const at::Tensor& vectors) const {
+  if (!l2_normalize_) return vectors;
+  return vectors / vectors.to(torch::kFloat).norm(2, -1, /*keepdim=*/true).clamp_min(1e-6).to(vectors.scalar_type());
+}
+
+at::Tensor VectorQuantizerImpl::codebook() const { return prepare(embedding->weight); }
+
 at::Tensor VectorQuantizerImpl::nearest_codes(const at::Tensor& vectors) {
   torch::NoGradGuard no_grad;
-  return nearest_rows(vectors, embedding->weight).first;
+  return nearest_rows(prepare(vectors), codebook()).first;
 }
 
 Quantized VectorQuantizerImpl::forward(const at::Tensor& z) {
   COUTURE_CHECK(z.dim() == 4 && z.size(1) == embed_dim_, "vector quantizer: expected [B, ", embed_dim_,
                 ", h, w], got ", z.sizes());
   const int64_t B = z.size(0), h = z.size(2), w = z.size(3);
-  auto z_hwc = z.permute({0, 2, 3, 1}).contiguous();  // [B, h, w, D]
+  // In F32 whatever the encoder ran in (bf16 autocast): the loss and the codes' gradients need the precision.
+  auto z_hwc = prepare(z.permute({0, 2, 3, 1}).to(torch::kFloat).contiguous());  // [B, h, w, D]
   auto flat = z_hwc.reshape({-1, embed_dim_});
   auto indices = nearest_codes(flat);
-  auto zq = embedding->weight.index_select(0, indices).view_as(z_hwc).to(z.scalar_type());
+  auto zq = codebook().to(torch::kFloat).index_select(0, indices).view_as(z_hwc);
 
   Quantized out;
   out.loss = (zq.detach() - z_hwc).pow(2).mean() + beta_ * (zq - z_hwc.detach()).pow(2).mean();
   auto straight_through = z_hwc + (zq - z_hwc).detach();
-  out.zq = straight_through.permute({0, 3, 1, 2}).contiguous(z.suggest_memory_format());
+  out.zq = straight_through.permute({0, 3, 1, 2}).to(z.scalar_type()).contiguous(z.suggest_memory_format());
   out.indices = indices.view({B, h * w});
   if (is_training()) {
     usage.add(indices);
@@ -125,7 +133,7 @@ at::Tensor VectorQuantizerImpl::lookup(const at::Tensor& indices, int64_t h, int
   COUTURE_CHECK_INPUT(lo >= 0 && hi < n_embed_, "vqgan codes: code ", (lo < 0 ? lo : hi), " is outside [0, ",
                       n_embed_, ")");
   const int64_t B = flat.numel() / (h * w);
-  return embedding->weight.index_select(0, flat).view({B, h, w, embed_dim_}).permute({0, 3, 1, 2}).contiguous();
+  return codebook().index_select(0, flat).view({B, h, w, embed_dim_}).permute({0, 3, 1, 2}).contiguous();
 }
 
 void VectorQuantizerImpl::set_memory_size(int64_t vectors) {
@@ -179,7 +187,7 @@ double VectorQuantizerImpl::kmeans_init(const at::Tensor& vectors, int iteration
   COUTURE_CHECK(vectors.dim() == 2 && vectors.size(1) == embed_dim_ && vectors.size(0) > 0,
                 "k-means initialisation: expected [N, ", embed_dim_, "] vectors, got ", vectors.sizes());
   torch::NoGradGuard no_grad;
-  auto v = vectors.detach().to(torch::kFloat).contiguous();
+  auto v = prepare(vectors.detach().to(torch::kFloat)).contiguous();
   const int64_t N = v.size(0), K = n_embed_;
   auto long_options = torch::TensorOptions().dtype(torch::kLong);
   auto seeds = N >= K ? torch::randperm(N, generator, long_options).slice(0, 0, K)

@@ -1,6 +1,8 @@
 // The VQGAN's vector quantizer, taming-transformers' VectorQuantizer2 with legacy=True
 // (taming/modules/vqvae/quantize.py): nearest code by ||z||^2 + ||e||^2 - 2 z.e, straight-through gradient, loss
 // mean((sg[zq] - z)^2) + beta * mean((zq - sg[z])^2). Its one tensor is `embedding.weight` [K, D].
+// Optionally (`l2_normalize`, ViT-VQGAN's "factorized codes" lookup, a Couture extension) encoder vectors and codes
+// are compared and passed on as unit vectors: the nearest code by cosine, the decoder fed the normalised code.
 // Beside taming: codebook-health tools for training (usage and perplexity counters, dead-code re-initialisation
 // from recent encoder outputs, k-means initialisation). Their state is not in the state dict: the dead-code
 // bookkeeping lives in `training_state()`, a module of its own that training checkpoints carry, so that a resumed
@@ -57,7 +59,7 @@ TORCH_MODULE(QuantizerTrainingState);
 
 class VectorQuantizerImpl : public torch::nn::Module {
  public:
-  VectorQuantizerImpl(int64_t n_embed, int64_t embed_dim, double beta);
+  VectorQuantizerImpl(int64_t n_embed, int64_t embed_dim, double beta, bool l2_normalize = false);
 
   // z [B, D, h, w] (F32 or BF16; distances are always computed in F32). In training mode the chosen codes are
   // counted into `usage` and the training state's `since_reinit`, and the batch's vectors are remembered for
@@ -81,15 +83,19 @@ class VectorQuantizerImpl : public torch::nn::Module {
 
   int64_t n_embed() const { return n_embed_; }
   int64_t embed_dim() const { return embed_dim_; }
+  bool l2_normalize() const { return l2_normalize_; }
 
   torch::nn::Embedding embedding{nullptr};
   CodebookStats usage;  // every code chosen in training mode (not checkpointed: for tests and logs)
 
  private:
   void remember(const at::Tensor& vectors);
+  at::Tensor codebook() const;  // the rows vectors are compared with and decoded from (unit rows with l2_normalize)
+  at::Tensor prepare(const at::Tensor& vectors) const;  // vectors as they are compared with the codebook
 
   int64_t n_embed_, embed_dim_;
   double beta_;
+  bool l2_normalize_;
   QuantizerTrainingState state_{nullptr};
 };
 TORCH_MODULE(VectorQuantizer);

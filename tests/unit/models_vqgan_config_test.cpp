@@ -41,10 +41,14 @@ TEST(VQGanConfig, JsonRoundTripKeepsEveryField) {
   auto c = VQGanConfig::fmnist();
   c.dropout = 0.1;
   c.beta = 0.5;
+  c.l2_normalize = true;
   auto back = VQGanConfig::from_json(nlohmann::json::parse(c.to_json().dump()), "round trip");
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_EQ(back.ch_mult, c.ch_mult);
   EXPECT_DOUBLE_EQ(back.beta, 0.5);
+  EXPECT_TRUE(back.l2_normalize);
+  // taming's own configs never carry the extension: the key is written only when set.
+  EXPECT_FALSE(VQGanConfig::kodalle().to_json().contains("l2_normalize"));
 }
 
 TEST(VQGanConfig, ReadsTamingsModelParams) {

@@ -58,6 +58,35 @@ TEST(VectorQuantizer, LegacyLossWeighsTheCodebookTermByBeta) {
   EXPECT_TRUE(torch::allclose(g, expected, 1e-5, 1e-6));
 }
 
+TEST(VectorQuantizer, L2LookupChoosesByCosineAndDecodesUnitCodes) {
+  torch::manual_seed(5);
+  auto codebook = torch::randn({64, 8}) * torch::rand({64, 1}) * 5;  // rows of very different lengths
+  VectorQuantizer q(64, 8, 0.25, /*l2_normalize=*/true);
+  {
+    torch::NoGradGuard no_grad;
+    q->embedding->weight.copy_(codebook);
+  }
+  q->eval();
+  auto z = torch::randn({2, 8, 3, 3}) * 7;
+  auto out = q(z);
+  auto flat = z.permute({0, 2, 3, 1}).reshape({-1, 8});
+  auto unit = [](const at::Tensor& v) { return v / v.norm(2, 1, /*keepdim=*/true); };
+  auto cosine = unit(flat).matmul(unit(codebook).t());
+  EXPECT_TRUE(torch::equal(out.indices.view(-1), cosine.argmax(1)));
+  // Without the option the nearest code by distance differs for some vectors: the lengths matter there.
+  VectorQuantizer plain(64, 8, 0.25);
+  {
+    torch::NoGradGuard no_grad;
+    plain->embedding->weight.copy_(codebook);
+  }
+  plain->eval();
+  EXPECT_FALSE(torch::equal(plain(z).indices, out.indices));
+  // The decoder sees unit vectors, by the forward pass and by lookup alike.
+  auto norms = out.zq.norm(2, 1);
+  EXPECT_TRUE(torch::allclose(norms, torch::ones_like(norms), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(q->lookup(out.indices, 3, 3), out.zq, 1e-6, 1e-6));
+}
+
 TEST(CodebookStats, UsageAndPerplexity) {
   CodebookStats stats(8);
   stats.add(torch::tensor({0, 0, 1, 1}, torch::kLong));
