@@ -13,9 +13,13 @@ COUTURE_COMMAND("train vqgan", "Train the VQGAN image tokenizer (taming's loss; 
   cmd.add_option("--lpips", o.lpips, "LPIPS-VGG weights (safetensors, taming's key names) for the perceptual loss");
   cmd.add_option("--features", o.features, "A `couture train features` run or file for the perceptual loss");
   cmd.add_option("--perceptual-weight", o.perceptual_weight, "Weight of the perceptual term");
+  cmd.add_option("--l2-weight", o.l2_weight, "Weight of a squared-error term beside L1 (0: L1 alone, as taming)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--disc-start", o.disc_start, "Step at which the GAN terms start (-1: a third of the steps)");
   cmd.add_option("--disc-weight", o.disc_weight, "Scale of the adaptive GAN weight");
   cmd.add_option("--codebook-weight", o.codebook_weight, "Weight of the codebook loss");
+  cmd.add_flag("--bf16", o.settings.bf16,
+               "bf16 autocast of the forward passes (weights, gradients and Adam stay fp32; docs/vqgan.md)");
   cmd.add_flag("--kmeans-init", o.kmeans_init, "Initialise the codebook by k-means over encoder outputs");
   cmd.add_option("--reinit-every", o.reinit_every, "Steps between dead-code re-initialisations (0: never)");
   cmd.add_option("--reinit-until", o.reinit_until, "Fraction of the run during which dead codes are re-initialised");

@@ -73,8 +73,10 @@ GeneratorLoss generator_loss(const VQLossConfig& c, const at::Tensor& codebook_l
                              const at::Tensor& reconstructions, int64_t step, const at::Tensor& last_layer,
                              NLayerDiscriminatorImpl& discriminator, const PerceptualDistance& perceptual) {
   GeneratorLoss out;
-  auto rec = (inputs - reconstructions).abs();
+  auto diff = inputs - reconstructions;
+  auto rec = diff.abs();
   out.l1 = rec.mean().item<double>();
+  if (c.l2_weight > 0) rec = rec + c.l2_weight * diff.pow(2);
   if (c.perceptual_weight > 0 && perceptual) {
     auto p = perceptual(inputs, reconstructions);
     out.perceptual = p.mean().item<double>();

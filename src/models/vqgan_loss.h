@@ -27,6 +27,10 @@ struct VQLossConfig {
   int64_t disc_start = 0;         // first step at which the GAN terms count (taming's discriminator_iter_start)
   double codebook_weight = 1.0;
   double perceptual_weight = 1.0;
+  // A squared-error term beside L1 (a Couture extension; MaskGIT's and ViT-VQGAN's tokenizers train on L2): L1
+  // pulls every pixel equally whatever its error, the square pulls hardest on the largest errors, a garment's wrong
+  // hue among them (docs/vqgan.md).
+  double l2_weight = 0.0;
   double disc_weight = 0.2;       // scales the adaptive weight
   double disc_factor = 1.0;       // the GAN terms' factor from disc_start on
   bool gan = true;                // false (VQ-VAE mode, with perceptual_weight 0): L1 + codebook only

@@ -39,6 +39,7 @@ void train_vqgan(const VQGanTrainOptions& o) {
   VQLossConfig loss_config;
   loss_config.gan = !o.vqvae;
   loss_config.perceptual_weight = o.vqvae ? 0.0 : o.perceptual_weight;
+  loss_config.l2_weight = o.l2_weight;
   loss_config.disc_start = o.disc_start >= 0 ? o.disc_start : s.steps / 3;
   loss_config.disc_weight = o.disc_weight;
   loss_config.codebook_weight = o.codebook_weight;
@@ -64,7 +65,8 @@ void train_vqgan(const VQGanTrainOptions& o) {
   nlohmann::json model_json = {{"config", config.to_json()},       {"vqvae", o.vqvae},
                                {"perceptual", perceptual_name},    {"disc_start", loss_config.disc_start},
                                {"disc_weight", o.disc_weight},     {"codebook_weight", o.codebook_weight},
-                               {"perceptual_weight", loss_config.perceptual_weight}};
+                               {"perceptual_weight", loss_config.perceptual_weight},
+                               {"l2_weight", loss_config.l2_weight}};
   write_run_info(s, "train vqgan", model_json, dist.get());
   if (main_rank) log::info("train vqgan: perceptual loss: " + perceptual_name);
 
@@ -105,8 +107,15 @@ void train_vqgan(const VQGanTrainOptions& o) {
     model->train();
     disc->train();
     auto x = images_to_tensor(train, sampler.batch(step)).to(device);
-    auto enc = model->encode(x);
-    auto rec = model->decode(enc.zq);
+    VQEncoded enc;
+    at::Tensor rec;
+    {
+      // bf16 autocast runs the VQGAN's convolutions in bf16 (oneDNN); the quantizer, the norms, the perceptual
+      // network, the discriminator and the loss stay F32 (docs/vqgan.md measures the speed and what it costs).
+      Bf16Autocast autocast(s.bf16, device);
+      enc = model->encode(x);
+      rec = model->decode(enc.zq).to(torch::kFloat);
+    }
     auto g = generator_loss(loss_config, enc.codebook_loss, x, rec, step, model->last_layer(), *disc, perceptual);
     g.loss.backward();
     apply_gradients(*model, opt_ae, 0, dist.get());

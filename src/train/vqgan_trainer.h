@@ -18,6 +18,7 @@ struct VQGanTrainOptions {
   // "auto": LPIPS weights at --lpips if given, else a features network at --features if given, else none.
   std::optional<std::filesystem::path> lpips, features;
   double perceptual_weight = 1.0;
+  double l2_weight = 0.0;  // squared error beside L1
   int64_t disc_start = -1;  // -1: a third of the steps
   double disc_weight = 0.2;
   double codebook_weight = 1.0;
