@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "text/bert_pretokenizer.h"
 #include "text/vocab.h"
@@ -23,7 +24,13 @@ struct VocabTrainOptions {
   SpecialTokens specials;
   std::string continuing_prefix = "##";
   size_t max_input_chars_per_word = 100;  // longer words are [UNK] anyway and are not learnt from
+  // Also every Hangul syllable of KS X 1001 (the 2,350 of EUC-KR), plain and "##", after the corpus's own characters:
+  // a prompt's syllable the captions never used is then still no [UNK]. Needs about 4,700 tokens of room.
+  bool include_hangul_syllables = false;
 };
+
+// The 2,350 Hangul syllables of KS X 1001 in code order (data/hangul-ksx1001.txt, compiled in).
+const std::vector<char32_t>& ksx1001_hangul_syllables();
 
 // Word frequencies of a corpus, the words split as the tokenizer splits them.
 class WordCounter {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "text/prompt_parse.h"
 #include "text/unicode.h"
 #include "text/wordpiece.h"
 
@@ -112,6 +113,20 @@ TEST(TextTokenizerFuzz, LongInputIsRefusedOrHandled) {
   std::string hangul;
   for (int i = 0; i < 200000; ++i) utf8::append(hangul, char32_t(0xAC00 + i % 600));
   EXPECT_EQ(t.encode(hangul, 64).ids.size(), 64u);
+}
+
+// The prompt parser on the same inputs: valid UTF-8 always parses, invalid is one InputError, never a crash.
+TEST(TextTokenizerFuzz, PromptParserTakesAnyBytes) {
+  std::mt19937_64 rng(20240101);
+  for (int i = 0; i < 6000; ++i) {
+    const size_t n = rng() % 300;
+    const std::string text = i % 3 == 0 ? random_bytes(rng, n) : random_mixed(rng, n);
+    if (utf8::is_valid(text)) {
+      EXPECT_NO_THROW(parse_prompt(text)) << "case " << i;
+    } else {
+      EXPECT_THROW(parse_prompt(text), InputError) << "case " << i;
+    }
+  }
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // tokenizer then uses, and clear refusals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "text/vocab_train.h"
 #include "text/wordpiece.h"
@@ -91,6 +93,43 @@ TEST(TextVocabTrain, RefusesEmptyCorporaAndTinySizes) {
   EXPECT_THROW(train_wordpiece_vocab(count({"   ", ""}), o), InputError);
   o.vocab_size = 5;
   EXPECT_THROW(train_wordpiece_vocab(count(kCaptions), o), InputError);
+}
+
+TEST(TextVocabTrain, KsX1001HasTheCommonHangulSyllables) {
+  const std::vector<char32_t>& s = ksx1001_hangul_syllables();
+  EXPECT_EQ(s.size(), 2350u);
+  EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));
+  for (char32_t in : {U'가', U'각', U'힝', U'옷', U'쫄'}) EXPECT_TRUE(std::binary_search(s.begin(), s.end(), in)) << int(in);
+  for (char32_t out : {U'똠', U'갂', U'펲', U'a'}) EXPECT_FALSE(std::binary_search(s.begin(), s.end(), out)) << int(out);
+}
+
+TEST(TextVocabTrain, HangulSyllablesOptionLeavesNoCommonSyllableUnknown) {
+  VocabTrainOptions o;
+  o.vocab_size = 8000;
+  const WordPieceTokenizer plain(train_wordpiece_vocab(count(kCaptions), o));
+  EXPECT_LT(plain.token_to_id("힝"), 0);  // the captions never use it
+  o.include_hangul_syllables = true;
+  VocabTrainReport report;
+  const Vocab v = train_wordpiece_vocab(count(kCaptions), o, &report);
+  const WordPieceTokenizer t(v);
+  for (const char* token : {"가", "##가", "각", "힝", "##힝", "쫄", "##쫄"}) EXPECT_GE(t.token_to_id(token), 0) << token;
+  EXPECT_LT(t.token_to_id("똠"), 0);  // not in KS X 1001
+  EXPECT_EQ(report.dropped_characters, 0u);
+  // A word the captions never had: every syllable known, no [UNK]; a syllable outside KS X 1001 still is one.
+  const auto e = t.encode("쫄쫄이 힝");
+  EXPECT_EQ(std::count(e.ids.begin(), e.ids.end(), t.unk_id()), 0);
+  const auto rare = t.encode("똠얌꿍");
+  EXPECT_EQ(std::count(rare.ids.begin(), rare.ids.end(), t.unk_id()), 1);
+  // The captions' own characters come first, as without the option.
+  EXPECT_EQ(v.tokens[5], "이");
+  // Too small a size drops the unused syllables first, never the captions' characters.
+  o.vocab_size = 400;
+  const WordPieceTokenizer small(train_wordpiece_vocab(count(kCaptions), o, &report));
+  EXPECT_GT(report.dropped_characters, 0u);
+  for (const auto& c : kCaptions) {
+    const auto ids = small.encode(c).ids;
+    EXPECT_EQ(std::count(ids.begin(), ids.end(), small.unk_id()), 0) << c;
+  }
 }
 
 }  // namespace
