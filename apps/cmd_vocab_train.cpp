@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "data/training_captions.h"
 #include "text/vocab_train.h"
 #include "text/wordpiece.h"
 
@@ -17,12 +18,14 @@ namespace fs = std::filesystem;
 
 struct VocabTrainCli {
   std::string dataset, split = "train", text, out;
+  int varied = 0;  // captions drawn as designers write per record (data/training_captions.h), beside the stored ones
   couture::VocabTrainOptions train;
 };
 
 // A dataset's S.captions.jsonl: every caption of every record (the full and the short form). Bad lines are
 // skipped and counted, the first one named.
-void count_dataset(const fs::path& file, couture::WordCounter& counter) {
+void count_dataset(const fs::path& file, couture::WordCounter& counter, int varied) {
+  const couture::TrainingCaptions drawn(couture::CaptionMode::varied);
   std::ifstream in(file, std::ios::binary);
   COUTURE_CHECK_INPUT(in, "cannot open '", file.string(), "' (is --dataset a prepared dataset folder?)");
   couture::Progress progress("counting words", 0, "records");
@@ -42,6 +45,14 @@ void count_dataset(const fs::path& file, couture::WordCounter& counter) {
       for (const auto& caption : *captions) {
         if (caption.is_string()) counter.add(caption.get_ref<const std::string&>());
         else problem = "'captions' holds a non-text entry (skipped)";
+      }
+      if (varied > 0 && problem.empty()) {
+        try {
+          const auto r = couture::record_from_json(nlohmann::ordered_json::parse(line), file.string());
+          for (int k = 0; k < varied; ++k) counter.add(drawn.caption(r, couture::caption_draw(0, k, r.index)).text);
+        } catch (const couture::InputError& e) {
+          problem = std::string("no varied captions: ") + e.what();
+        }
       }
     }
     if (!problem.empty() && skipped++ == 0) {
@@ -74,11 +85,17 @@ COUTURE_COMMAND("vocab train", "Learn a WordPiece vocabulary from captions (dete
   cmd.add_option("--size", o.train.vocab_size, "Vocabulary size, the 5 special tokens included")
       ->check(CLI::Range(size_t(6), size_t(1) << 24));
   cmd.add_option("--min-frequency", o.train.min_frequency, "Never merge a pair seen fewer times");
+  cmd.add_flag("--hangul-syllables", o.train.include_hangul_syllables,
+               "Also the 2,350 common Hangul syllables (KS X 1001), so none is [UNK]; needs ~4,700 tokens of --size");
+  cmd.add_option("--varied", o.varied,
+                 "Also N captions per record drawn as designers write (train dalle/clip --caption varied), so their "
+                 "words are learnt")
+      ->check(CLI::Range(0, 64));
   cmd.add_option("--out", o.out, "The vocab.txt to write (tokenizer_config.json goes beside it)")->required();
   cmd.callback([] {
     couture::WordCounter counter(o.train.normalizer);
     if (!o.dataset.empty()) {
-      count_dataset(fs::path(o.dataset) / (o.split + ".captions.jsonl"), counter);
+      count_dataset(fs::path(o.dataset) / (o.split + ".captions.jsonl"), counter, o.varied);
     } else {
       count_text_file(o.text, counter);
     }

@@ -233,6 +233,18 @@ at::Tensor clip_loss(const at::Tensor& logits) {
   return (at::cross_entropy_loss(l, targets) + at::cross_entropy_loss(l.t(), targets)) / 2;
 }
 
+at::Tensor clip_loss(const at::Tensor& logits, const at::Tensor& negative_logits) {
+  if (!negative_logits.defined() || negative_logits.size(0) == 0) return clip_loss(logits);
+  COUTURE_CHECK(logits.dim() == 2 && logits.size(0) == logits.size(1) && negative_logits.dim() == 2 &&
+                    negative_logits.size(1) == logits.size(1),
+                "clip loss: logits [B, B] and negative logits [N, B] expected, got ", logits.sizes(), " and ",
+                negative_logits.sizes());
+  auto targets = at::arange(logits.size(0), logits.options().dtype(at::kLong));
+  auto l = logits.to(at::kFloat);
+  auto image_to_text = at::cat({l, negative_logits.to(at::kFloat)}, 0).t();  // [B, B + N]
+  return (at::cross_entropy_loss(l, targets) + at::cross_entropy_loss(image_to_text, targets)) / 2;
+}
+
 TokenBatch tokenize_captions(const WordPieceTokenizer& tokenizer, const std::vector<std::string>& captions,
                              int64_t max_tokens) {
   COUTURE_CHECK(max_tokens >= 2, "clip: max_tokens must be at least 2, got ", max_tokens);

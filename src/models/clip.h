@@ -99,6 +99,10 @@ TokenBatch tokenize_captions(const WordPieceTokenizer& tokenizer, const std::vec
 
 // Symmetric cross-entropy over a square logit matrix whose diagonal holds the matching pairs.
 at::Tensor clip_loss(const at::Tensor& logits);
+// The same with hard negatives: `negative_logits` [N, B] are N captions that match none of the B images (a true
+// caption with one attribute changed); each image picks its caption among the B true ones and the N negatives,
+// each true caption its image among the B images.
+at::Tensor clip_loss(const at::Tensor& logits, const at::Tensor& negative_logits);
 
 // RGB (or grey) images squashed to size x size (as the original's Resize) -> [B,3,size,size] float in [-1,1].
 at::Tensor resize_to_batch(const std::vector<Image>& images, int64_t size);

@@ -1,11 +1,15 @@
 #include "train/clip_trainer.h"
 
 #include <cmath>
+#include <map>
+#include <random>
+#include <set>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
+#include "data/training_captions.h"
 #include "models/clip.h"
 #include "text/wordpiece.h"
 #include "train/sharding.h"
@@ -44,6 +48,25 @@ std::vector<std::string> pick(const std::vector<std::string>& all, const std::ve
   return out;
 }
 
+// The attributes hard negatives change, and the values each takes in the training split (main parts only).
+const std::vector<std::string>& negative_attributes() {
+  static const std::vector<std::string> names = {"카테고리", "색상", "프린트"};
+  return names;
+}
+
+std::map<std::string, std::vector<std::string>> attribute_values(const Dataset& split) {
+  std::map<std::string, std::set<std::string>> seen;
+  for (int64_t i = 0; i < split.size(); ++i) {
+    const auto r = split.record(i);
+    const std::string* values[] = {&r.category, &r.colour, &r.print};
+    for (size_t a = 0; a < 3; ++a)
+      if (!values[a]->empty()) seen[negative_attributes()[a]].insert(*values[a]);
+  }
+  std::map<std::string, std::vector<std::string>> out;
+  for (auto& [name, values] : seen) out[name].assign(values.begin(), values.end());
+  return out;
+}
+
 bool is_projection(const std::string& name) {
   return name.rfind("image_projection.", 0) == 0 || name.rfind("text_projection.", 0) == 0 || name == "logit_scale";
 }
@@ -69,10 +92,15 @@ void train_clip(const ClipTrainOptions& options) {
   if (s.lr <= 0) s.lr = d.lr;
   if (o.projection_lr <= 0) o.projection_lr = s.lr * d.projection_lr / d.lr;
   COUTURE_CHECK_INPUT(s.batch >= 2, "train clip: --batch must be at least 2 (the loss contrasts pairs)");
+  COUTURE_CHECK_INPUT(o.hard_negatives >= 0 && o.hard_negatives <= 8, "train clip: --hard-negatives must be 0 to 8, got ",
+                      o.hard_negatives);
+  const TrainingCaptions caption_source(parse_caption_mode(o.caption));
 
   const auto device = parse_device(s.device);
   auto dist = join_distributed_from_env(device);
   const bool main_rank = !dist || dist->is_main();
+  // Ranks would hold different numbers of negatives, which the gathered contrast does not handle yet.
+  COUTURE_CHECK_INPUT(!dist || o.hard_negatives == 0, "train clip: --hard-negatives needs a single process");
   Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
   COUTURE_CHECK_INPUT(train.size() >= s.batch, "dataset '", s.dataset.string(), "': ", train.size(),
                       " training records, fewer than one batch of ", s.batch);
@@ -83,15 +111,17 @@ void train_clip(const ClipTrainOptions& options) {
   config.set_vocab(int64_t(tokenizer.vocab_size()), tokenizer.pad_id());
   nlohmann::json model_json = {{"config", config.to_json()},      {"vocab", o.vocab.string()},
                                {"projection_lr", o.projection_lr}, {"weight_decay", o.weight_decay},
-                               {"grad_clip", o.grad_clip},         {"val_records", o.val_records}};
+                               {"grad_clip", o.grad_clip},         {"val_records", o.val_records},
+                               {"caption", o.caption},             {"hard_negatives", o.hard_negatives}};
   write_run_info(s, "train clip", model_json, dist.get());
 
-  const auto train_captions = full_captions(train, train.size());
+  const auto values = o.hard_negatives > 0 ? attribute_values(train) : std::map<std::string, std::vector<std::string>>{};
   const int64_t n_val = std::min<int64_t>(test.size(), o.val_records);
   const auto test_captions = full_captions(test, n_val);
   if (main_rank)
     log::info("train clip: " + std::to_string(train.size()) + " training pairs, " + std::to_string(n_val) +
-              " validation pairs, preset " + o.preset + ", loss " + o.loss + ", " + std::to_string(s.steps) +
+              " validation pairs, preset " + o.preset + ", loss " + o.loss + ", captions " + o.caption + ", " +
+              std::to_string(o.hard_negatives) + " hard negatives per image, " + std::to_string(s.steps) +
               " steps of " + std::to_string(s.batch) + ", lr " + std::to_string(s.lr));
 
   torch::manual_seed(s.seed);
@@ -128,14 +158,42 @@ void train_clip(const ClipTrainOptions& options) {
     model->train();
     auto idx = sampler.batch(step);
     auto images = augment_garments(fit_images(images_to_tensor(train, idx), config.image_size), generator);
-    auto text = tokenize_captions(tokenizer, pick(train_captions, idx), config.max_text_tokens);
+    // Captions, and the hard negatives: per record and step, an attribute its caption states changed to another
+    // value of the training split (drawn from the record's own stream, so a resumed run draws the same).
+    std::vector<std::string> captions, negatives;
+    for (int64_t i : idx) {
+      const auto record = train.record(i);
+      const uint64_t draw = caption_draw(uint64_t(s.seed), step, i);
+      auto truth = caption_source.caption(record, draw);
+      std::mt19937_64 rng(draw ^ 0x9e3779b97f4a7c15ull);
+      for (int64_t k = 0; k < o.hard_negatives; ++k) {
+        const auto& attribute = negative_attributes()[size_t(rng() % negative_attributes().size())];
+        const auto it = values.find(attribute);
+        const auto current = truth.expressed.first_value(attribute);
+        if (it == values.end() || it->second.size() < 2 || current.empty()) continue;
+        std::string other = current;
+        while (other == current) other = it->second[size_t(rng() % it->second.size())];
+        if (auto negative = caption_source.with_value(record, draw, attribute, other))
+          negatives.push_back(std::move(*negative));
+      }
+      captions.push_back(std::move(truth.text));
+    }
+    auto text = tokenize_captions(tokenizer, captions, config.max_text_tokens);
     auto text_embeddings = model->encode_text(text.ids.to(device), text.mask.to(device));
     auto image_embeddings = model->encode_image(images.to(device));
+    at::Tensor negative_embeddings;
+    if (!negatives.empty()) {
+      auto neg = tokenize_captions(tokenizer, negatives, config.max_text_tokens);
+      negative_embeddings = model->encode_text(neg.ids.to(device), neg.mask.to(device));
+    }
     if (dist) {  // contrast against the whole global batch, as one process holding it would
       text_embeddings = dist->all_gather(text_embeddings);
       image_embeddings = dist->all_gather(image_embeddings);
     }
-    auto loss = model->loss(text_embeddings, image_embeddings);
+    auto loss = negative_embeddings.defined()
+                    ? clip_loss(model->logits(text_embeddings, image_embeddings),
+                                model->logits(negative_embeddings, image_embeddings))
+                    : model->loss(text_embeddings, image_embeddings);
     const double value = loss.item<double>();
     // Alone, a non-finite loss skips the step here; on several ranks every rank must still join the all-reduce,
     // whose non-finite average then makes all of them skip it alike.

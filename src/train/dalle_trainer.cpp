@@ -9,6 +9,7 @@
 #include "data/code_shards.h"
 #include "data/dataset.h"
 #include "data/stable_hash.h"
+#include "data/training_captions.h"
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "models/dalle.h"
@@ -93,8 +94,7 @@ void train_dalle(const DalleTrainOptions& o) {
   const auto device = parse_device(s.device);
   auto dist = join_distributed_from_env(device);
   const bool main_rank = !dist || dist->is_main();
-  COUTURE_CHECK_INPUT(o.caption == "full" || o.caption == "short" || o.caption == "both",
-                      "--caption must be full, short or both, got '", o.caption, "'");
+  const TrainingCaptions caption_source(parse_caption_mode(o.caption));
   const auto tok = WordPieceTokenizer::load(o.vocab);
   Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
 
@@ -149,18 +149,16 @@ void train_dalle(const DalleTrainOptions& o) {
 
   const size_t T = size_t(config.text_seq_len);
   std::vector<int32_t> ids;
-  // [B, T] token ids of the records' captions (form drawn per record and step for "both").
+  // [B, T] token ids of the records' captions (drawn per record and step for "both" and "varied"; the stored full
+  // caption for validation and samples).
   auto captions = [&](const Dataset& data, const std::vector<int64_t>& idx, int64_t step, bool draw) {
     auto out = at::empty({int64_t(idx.size()), int64_t(T)}, at::kLong);
     int64_t* dst = out.data_ptr<int64_t>();
     for (size_t b = 0; b < idx.size(); ++b) {
       const auto record = data.record(idx[b]);
-      COUTURE_CHECK_INPUT(!record.captions.empty(), data.dir().string(), "/", data.split(),
-                          ".captions.jsonl: record ", idx[b], " has no caption");
-      size_t form = o.caption == "short" ? 1 : 0;
-      if (o.caption == "both" && draw)
-        form = unit_hash(std::to_string(s.seed) + ":" + std::to_string(step) + ":" + std::to_string(idx[b])) < 0.5;
-      tok.encode_ids(record.captions[std::min(form, record.captions.size() - 1)], T, ids);
+      const auto text = caption_source.caption(
+          record, draw ? std::optional<uint64_t>(caption_draw(uint64_t(s.seed), step, idx[b])) : std::nullopt);
+      tok.encode_ids(text.text, T, ids);
       for (size_t t = 0; t < T; ++t) dst[b * T + t] = ids[t];
     }
     return out;

@@ -21,7 +21,7 @@ struct DalleTrainOptions {
   std::optional<std::filesystem::path> config;     // a DalleConfig JSON instead of the preset
   std::optional<std::filesystem::path> init_text;  // `couture text import` output
   std::optional<std::filesystem::path> codes;      // default: dataset/codes
-  std::string caption = "full";                    // full (captions[0]), short (captions[1]) or both (drawn)
+  std::string caption = "full";  // full (captions[0]), short (captions[1]), both (drawn) or varied (lexicon)
   double null_caption_prob = 0.1;
   double weight_decay = 0.045;  // on matmul and embedding weights only
   double beta2 = 0.96;
