@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Options {
-  std::string model, judge, out = "out/eval-generate";
+  std::string model, judge, prompts_file, out = "out/eval-generate";
   fs::path dataset;
   couture::GenerateEvalOptions eval;
   bool bf16 = false;
@@ -28,6 +28,13 @@ struct Options {
 void run(Options& o) {
   o.eval.sampling.prompt = "-";  // set per caption; validated here so that bad options fail before loading
   o.eval.sampling.validate();
+  if (!o.prompts_file.empty()) {
+    auto file = couture::read_eval_prompts(o.prompts_file);
+    if (file.skipped)
+      couture::log::warn(std::to_string(file.skipped) + " lines of " + o.prompts_file +
+                         " skipped, first: " + file.first_problem);
+    o.eval.prompt_list = std::move(file.prompts);
+  }
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
   auto train = couture::Dataset::open(o.dataset, "train"), test = couture::Dataset::open(o.dataset, "test");
   auto generator = couture::load_generator({model, o.bf16});
@@ -68,6 +75,8 @@ COUTURE_COMMAND("eval generate",
       ->required();
   cmd.add_option("--judge", o.judge, "A `couture train judge` run or file (default: judge.safetensors in the bundle)");
   cmd.add_option("--prompts", o.eval.prompts, "Test captions evaluated, picked by --seed")->check(CLI::PositiveNumber);
+  cmd.add_option("--prompts-file", o.prompts_file,
+                 "Evaluate these prompts instead: JSON lines {\"prompt\", \"category\", \"colour\", \"print\"}");
   couture::app::add_sampling_options(cmd, o.eval.sampling);
   cmd.add_option("--grid-rows", o.eval.grid_rows, "Captions shown in grid.png")->check(CLI::NonNegativeNumber);
   cmd.add_option("--out", o.out, "Output folder: result.json, result.md, grid.png");

@@ -17,6 +17,7 @@
 #include "pipeline/candidate_files.h"
 #include "pipeline/generator.h"
 #include "sampling_options.h"
+#include "text/prompt_parse.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -42,6 +43,21 @@ std::vector<std::string> read_prompts(const std::string& path) {
   return prompts;
 }
 
+// Said before a prompt's work starts: a prompt the lexicon cannot read still generates, but the user should know.
+void warn_if_not_understood(const std::string& prompt, const std::string& which) {
+  const auto understood = couture::parse_prompt(prompt);
+  if (understood.empty()) {
+    couture::log::warn(which + ": no category, colour, print or other attribute recognised; generating anyway");
+  } else if (!understood.unrecognized.empty()) {
+    std::string words;
+    for (const auto& w : understood.unrecognized) {
+      if (!words.empty()) words.append(", ");
+      words.append(w);
+    }
+    couture::log::info(which + ": words not recognised: " + words);
+  }
+}
+
 // Writes one result and returns its summary line.
 nlohmann::ordered_json write_result(const couture::GenerateParams& params, const couture::GenerateResult& result,
                                     const std::string& model_name, const fs::path& dir, double seconds) {
@@ -61,7 +77,8 @@ nlohmann::ordered_json write_result(const couture::GenerateParams& params, const
                                     {"n", params.n},            {"seed", params.seed},
                                     {"top", top},               {"contact_sheet", (dir / "contact.png").string()},
                                     {"seconds", seconds},       {"timings", result.timings},
-                                    {"settings", params.settings_json()}};
+                                    {"settings", params.settings_json()},
+                                    {"understood", couture::parse_prompt(params.prompt).to_json()}};
   nlohmann::ordered_json record = summary;
   record["candidates"] = all;
   couture::write_file_atomic(dir / "result.json", record.dump(2) + "\n");
@@ -108,6 +125,7 @@ void run(GenerateOptions& o) {
     char sub[32];
     std::snprintf(sub, sizeof sub, "prompt-%04zu", i + 1);
     const fs::path dir = prompts.size() == 1 ? fs::path(o.out) : fs::path(o.out) / sub;
+    warn_if_not_understood(p.prompt, prompts.size() == 1 ? std::string("prompt") : "prompt " + std::to_string(i + 1));
     couture::Progress bar(prompts.size() == 1 ? "generate" : "generate " + std::to_string(i + 1) + "/" +
                                                                   std::to_string(prompts.size()),
                           0, "codes");

@@ -1,8 +1,11 @@
 #include "pipeline/generate_eval.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -95,6 +98,42 @@ double frechet_distance(const at::Tensor& a, const at::Tensor& b) {
   return ((mu1 - mu2).pow(2).sum() + s1.trace() + s2.trace() - 2 * cross).item<double>();
 }
 
+EvalPromptFile read_eval_prompts(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  COUTURE_CHECK_INPUT(in, "prompts file '", file.string(), "': cannot be read");
+  EvalPromptFile out;
+  int64_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    std::string problem;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    EvalPrompt e;
+    if (j.is_discarded() || !j.is_object()) {
+      problem = "not a JSON object";
+    } else {
+      for (auto [key, field] : {std::pair{"prompt", &e.prompt}, std::pair{"category", &e.category},
+                                std::pair{"colour", &e.colour}, std::pair{"print", &e.print}}) {
+        const auto it = j.find(key);
+        if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+          problem = std::string("field '") + key + "' must be a non-empty string";
+        else
+          *field = it->get<std::string>();
+        if (!problem.empty()) break;
+      }
+    }
+    if (problem.empty()) {
+      out.prompts.push_back(std::move(e));
+    } else if (out.skipped++ == 0) {
+      out.first_problem = file.string() + " line " + std::to_string(line_no) + ": " + problem;
+    }
+  }
+  COUTURE_CHECK_INPUT(!out.prompts.empty(), "prompts file '", file.string(), "': no usable prompt",
+                      out.first_problem.empty() ? std::string() : " (" + out.first_problem + ")");
+  return out;
+}
+
 GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& judge, const Dataset& train,
                                        const Dataset& test, const GenerateEvalOptions& options) {
   const auto start = Clock::now();
@@ -117,17 +156,46 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
   result.real_test = test.size();
   result.ceiling.add(real.logits, labels.category, labels.colour, labels.print);
 
-  // Generate for N captions picked by seed.
+  // Generate for N captions picked by seed, or for the given prompts; `truth` holds each one's class indices and the
+  // test record that shows them (-1: none).
+  const bool from_list = !options.prompt_list.empty();
+  if (from_list) result.prompts = int64_t(options.prompt_list.size());
   const auto picked = seeded_order(test.size(), seed);
+  std::map<std::string, int64_t> record_with;  // "category|colour|print" -> the first test record (seeded order)
+  if (from_list)
+    for (int64_t i : picked) {
+      const auto r = test.record(i);
+      record_with.emplace(r.category + "|" + r.colour + "|" + r.print, i);
+    }
+  auto class_of = [](const std::vector<std::string>& classes, const std::string& value) {
+    const auto it = std::find(classes.begin(), classes.end(), value);
+    return it == classes.end() ? int64_t(-1) : int64_t(it - classes.begin());
+  };
   std::vector<at::Tensor> generated_features;
   double diversity = 0, score_kept = 0, score_all = 0;
   Progress progress("eval generate", result.prompts, "captions");
   for (int64_t p = 0; p < result.prompts; ++p) {
-    const int64_t record_index = picked[size_t(p)];
-    DatasetRecord record = test.record(record_index);
-    COUTURE_CHECK_INPUT(!record.captions.empty(), "dataset '", test.dir().string(), "': test record ", record_index,
-                        " has no caption");
-    params.prompt = record.captions[0];
+    int64_t record_index = -1;
+    std::array<int64_t, 3> truth_class{};
+    GenerateEvalCaption shown;
+    if (from_list) {
+      const auto& e = options.prompt_list[size_t(p)];
+      params.prompt = e.prompt;
+      shown = {-1, e.prompt, e.category, e.colour, e.print, {}};
+      if (auto it = record_with.find(e.category + "|" + e.colour + "|" + e.print); it != record_with.end())
+        record_index = it->second, shown.record = record_index;
+      truth_class = {class_of(judge.classes.categories, e.category), class_of(judge.classes.colours, e.colour),
+                     class_of(judge.classes.prints, e.print)};
+    } else {
+      record_index = picked[size_t(p)];
+      DatasetRecord record = test.record(record_index);
+      COUTURE_CHECK_INPUT(!record.captions.empty(), "dataset '", test.dir().string(), "': test record ",
+                          record_index, " has no caption");
+      params.prompt = record.captions[0];
+      shown = {record_index, params.prompt, record.category, record.colour, record.print, {}};
+      truth_class = {labels.category[record_index].item<int64_t>(), labels.colour[record_index].item<int64_t>(),
+                     labels.print[record_index].item<int64_t>()};
+    }
     params.seed = seed + uint64_t(p) * uint64_t(params.n);
     const auto t0 = Clock::now();
     GenerateResult generated = generator.generate(params);
@@ -141,11 +209,13 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
     JudgeReading out = judge_images(judge, resize_to_batch(images, judge.image_size));
     generated_features.push_back(out.features);
 
-    auto truth = [&](const at::Tensor& all, int64_t count) { return all[record_index].expand({count}).clone(); };
+    auto truth = [&](int attribute, int64_t count) {
+      return torch::full({count}, truth_class[size_t(attribute)], torch::kLong);
+    };
     auto add = [&](AttributeHits& hits, const std::vector<int64_t>& which) {
       auto idx = torch::tensor(which, torch::kLong);
       auto k = int64_t(which.size());
-      hits.add(rows(out.logits, idx), truth(labels.category, k), truth(labels.colour, k), truth(labels.print, k));
+      hits.add(rows(out.logits, idx), truth(0, k), truth(1, k), truth(2, k));
     };
     std::vector<int64_t> kept(size_t(result.top)), random = seeded_order(n, seed ^ (0x9e3779b97f4a7c15ULL + uint64_t(p)));
     std::iota(kept.begin(), kept.end(), 0);
@@ -153,19 +223,19 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
     add(result.top1, {0});
     add(result.topk, kept);
     add(result.randomk, random);
-    for (const auto* l : {&labels.category, &labels.colour, &labels.print})
-      result.unknown_labels += (*l)[record_index].item<int64_t>() < 0;
+    for (int64_t c : truth_class) result.unknown_labels += c < 0;
 
     // The caption's own real image through the bundle's image tokenizer.
-    Image through = generator.decode_image(generator.encode_image(test.image_copy(record_index)));
-    auto tokenized = judge_images(judge, resize_to_batch({through}, judge.image_size));
-    result.tokenized.add(tokenized.logits, truth(labels.category, 1), truth(labels.colour, 1), truth(labels.print, 1));
+    if (record_index >= 0) {
+      Image through = generator.decode_image(generator.encode_image(test.image_copy(record_index)));
+      auto tokenized = judge_images(judge, resize_to_batch({through}, judge.image_size));
+      result.tokenized.add(tokenized.logits, truth(0, 1), truth(1, 1), truth(2, 1));
+    }
 
     if (n >= 2) diversity += mean_pairwise_distance(out.features);
     score_kept += std::accumulate(scores.begin(), scores.begin() + result.top, 0.0) / double(result.top);
     score_all += std::accumulate(scores.begin(), scores.end(), 0.0) / double(n);
     if (p < options.grid_rows) {
-      GenerateEvalCaption shown{record_index, params.prompt, record.category, record.colour, record.print, {}};
       shown.kept.assign(images.begin(), images.begin() + result.top);
       result.shown.push_back(std::move(shown));
     }
@@ -221,7 +291,8 @@ std::string GenerateEvalResult::markdown() const {
   std::string s = "Attribute accuracy (the judge's reading; " + std::to_string(prompts) + " test captions, " + N +
                   " candidates each):\n\n| images | category | colour | print | all three |\n|---|---|---|---|---|\n";
   s += row("real test images (the ceiling, " + std::to_string(real_test) + ")", ceiling);
-  s += row("the same captions' real images through the VQGAN (" + std::to_string(tokenized.n) + ")", tokenized);
+  if (tokenized.n > 0)  // prompts without a real image that shows them leave this row
+    s += row("the same captions' real images through the VQGAN (" + std::to_string(tokenized.n) + ")", tokenized);
   s += row("top-1 of " + N + " (reranked)", top1);
   s += row("top-" + K + " of " + N + " (reranked)", topk);
   s += row(K + " random of " + N, randomk);
@@ -250,7 +321,7 @@ Image generate_eval_figure(const GenerateEvalResult& result, const Dataset& test
   for (const auto& c : result.shown)
     for (const auto& img : c.kept) size = std::max(size, img.width);
   for (const auto& c : result.shown) {
-    Image real = test.image_copy(c.record);
+    Image real = c.record >= 0 ? test.image_copy(c.record) : make_image(size, size, 3, 255);  // white: no test image shows what was asked
     tiles.push_back(real.width == size ? real : resize_image(real, size, size));
     for (const auto& img : c.kept) tiles.push_back(img.width == size ? img : resize_image(img, size, size));
   }

@@ -27,8 +27,25 @@ namespace couture {
 
 class Dataset;
 
+// A prompt written by hand with the attributes it asks for (a line of a --prompts-file).
+struct EvalPrompt {
+  std::string prompt, category, colour, print;
+};
+// JSON lines {"prompt", "category", "colour", "print"} (K-Fashion label values; "#" lines and blank lines skipped).
+// Bad lines are skipped and counted in `skipped`, the first one named in `first_problem`; InputError when the file
+// cannot be read or holds no good line.
+struct EvalPromptFile {
+  std::vector<EvalPrompt> prompts;
+  int64_t skipped = 0;
+  std::string first_problem;
+};
+EvalPromptFile read_eval_prompts(const std::filesystem::path& file);
+
 struct GenerateEvalOptions {
   int64_t prompts = 300;      // test captions (fewer when the split is smaller)
+  // Instead of test captions: these prompts, in order (each shown beside a real test image with the same three
+  // attributes, which is also what the tokenizer row encodes; prompts without one leave that row).
+  std::vector<EvalPrompt> prompt_list;
   int grid_rows = 8;          // captions shown in the figure (real image, then the kept k)
   // n, top, temperature, top_k, top_p, cond_scale; seed picks the captions and the random k, and caption p
   // generates with seed + p * n (the prompt is set per caption).

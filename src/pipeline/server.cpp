@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "pipeline/web_page.h"
+#include "text/prompt_parse.h"
 
 namespace couture {
 namespace {
@@ -165,6 +166,7 @@ json StudioServer::Impl::job_json(const JobSnapshot& job) const {
             {"url", base},
             {"events", base + "/events"},
             {"prompt", job.params.prompt},
+            {"understood", parse_prompt(job.params.prompt).to_json()},
             {"settings", job.settings},
             {"progress", {{"stage", job.stage}, {"done", job.done}, {"total", job.total}, {"fraction", job.progress}}},
             {"queued_s", job.queued_s},
@@ -321,6 +323,25 @@ void StudioServer::Impl::add_routes() {
   });
 
   http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) { generate(req, res); });
+  // What a prompt is read as (attributes, words not recognised), for the studio to show while the user types.
+  http.Post("/v1/understand", [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+      return send_error(res, 415, "send the request as Content-Type: application/json");
+    try {
+      const json body = json::parse(req.body);
+      if (!body.is_object() || !body.contains("prompt") || body.size() != 1)
+        throw FieldError("prompt", "send {\"prompt\": \"...\"}");
+      GenerateParams p = GenerateParams::from_json(body);
+      p.validate();
+      send_json(res, 200, parse_prompt(p.prompt).to_json());
+    } catch (const FieldError& e) {
+      send_error(res, 400, e.what(), e.field());
+    } catch (const InputError& e) {
+      send_error(res, 400, e.what());
+    } catch (const json::exception& e) {
+      send_error(res, 400, "malformed JSON: " + clip(e.what(), 200));
+    }
+  });
 
   http.Get(std::string("/v1/jobs/") + kIdPattern, [this](const httplib::Request& req, httplib::Response& res) {
     auto job = queue.get(req.matches[1]);

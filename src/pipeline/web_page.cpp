@@ -27,11 +27,13 @@ std::string_view studio_html() {
   <h2><span>1</span> 옷 고르기</h2>
   <div id="pickers" class="pickers"></div>
   <h2><span>2</span> 설명</h2>
-  <textarea id="prompt" rows="5" spellcheck="false" aria-label="옷 설명" aria-describedby="counter"></textarea>
+  <textarea id="prompt" rows="5" spellcheck="false" aria-label="옷 설명" aria-describedby="counter understood"
+    placeholder="원하는 옷을 자유롭게 쓰세요. 예: 빨간 줄무늬 티셔츠, 네이비 바탕에 흰 도트 원피스"></textarea>
   <div class="prompt-foot">
-    <span class="hint">고르면 문장이 써집니다. 고쳐 써도 됩니다.</span>
+    <span class="hint">자유롭게 쓰거나, 위에서 고르면 문장이 써집니다.</span>
     <span id="counter" class="counter">0/200</span>
   </div>
+  <p id="understood" class="understood" aria-live="polite"></p>
   <h2><span>3</span> 설정</h2>
   <div class="settings">
     <label>후보 수
@@ -109,6 +111,9 @@ select, input[type=number], textarea { font: inherit; color: var(--ink); border:
   border-radius: 8px; padding: 6px 8px; background: #fff; width: 100%; }
 select:focus, input:focus, textarea:focus { outline: 2px solid var(--accent); outline-offset: -1px; }
 textarea { resize: vertical; line-height: 1.55; font-size: 15px; }
+.understood { font-size: 12px; line-height: 1.5; margin: 6px 0 0; min-height: 1.5em; }
+.understood .attr { display: inline-block; background: var(--chip, #eef); border-radius: 4px; padding: 0 5px; margin: 0 4px 2px 0; }
+.understood .unknown { color: var(--danger, #b00); }
 .prompt-foot { display: flex; justify-content: space-between; font-size: 12px; color: var(--muted); margin-top: 4px; gap: 8px; }
 .counter { font-variant-numeric: tabular-nums; }
 .counter.full { color: var(--bad); font-weight: 600; }
@@ -255,6 +260,7 @@ function setPrompt(text) {
 }
 
 function updateCounter() {
+  scheduleUnderstand();
   const prompt = $('prompt');
   let n = chars(prompt.value);
   if (n > MAX_CHARS) {
@@ -264,6 +270,42 @@ function updateCounter() {
   const counter = $('counter');
   counter.textContent = `${n}/${MAX_CHARS}`;
   counter.classList.toggle('full', n >= MAX_CHARS);
+}
+
+// What the server reads in the prompt (its lexicon: attributes, and the words it does not know), shown under the
+// prompt while the user types, before anything is generated.
+let understandTimer = null, understandSeq = 0;
+function scheduleUnderstand() {
+  clearTimeout(understandTimer);
+  understandTimer = setTimeout(understand, 250);
+}
+async function understand() {
+  const out = $('understood');
+  const prompt = $('prompt').value.trim();
+  const seq = ++understandSeq;
+  if (!prompt) { out.replaceChildren(); return; }
+  let reply;
+  try {
+    const res = await fetch('/v1/understand', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt }),
+    });
+    reply = await res.json();
+    if (!res.ok) reply = { error: reply.error || res.statusText };
+  } catch (e) {
+    return;  // the server is away: the generate button will say so
+  }
+  if (seq !== understandSeq) return;  // a newer prompt is on its way
+  if (reply.error) { out.replaceChildren(el('span', { className: 'unknown', textContent: reply.error })); return; }
+  const parts = [];
+  const attrs = Object.entries(reply.attributes || {});
+  if (reply.part) parts.push(el('span', { className: 'attr', textContent: `부위: ${reply.part}` }));
+  for (const [name, value] of attrs)
+    parts.push(el('span', { className: 'attr', textContent: `${name}: ${[].concat(value).join(', ')}` }));
+  if (!attrs.length)
+    parts.push(el('span', { className: 'unknown', textContent: '알아들은 속성이 없습니다 (그래도 생성합니다). ' }));
+  if ((reply.unrecognized || []).length)
+    parts.push(el('span', { className: 'unknown', textContent: `모르는 말: ${reply.unrecognized.join(', ')}` }));
+  out.replaceChildren(...parts);
 }
 
 function rerollSeed() {

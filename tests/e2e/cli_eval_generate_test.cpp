@@ -7,10 +7,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "io/image.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
+using couture::read_file;
+using couture::write_file_atomic;
 using couture::testing::last_json_line;
 using couture::testing::run_command;
 using couture::testing::TempDir;
@@ -101,6 +104,44 @@ TEST_F(EvalGenerate, TrainJudgeThenEvaluateTheDefaultBundle) {
   ASSERT_EQ(own.status, 0) << own.output;
   EXPECT_EQ(last_json_line(own.output)["prompts"], 2);
   EXPECT_FALSE(fs::exists(dir_ / "ev2/grid.png"));
+}
+
+// Hand-written prompts with the attributes they ask for: each is graded against its own attributes, bad lines are
+// skipped and reported, the repository's free-form set reads whole.
+TEST_F(EvalGenerate, PromptsFileGradesEachPromptByItsOwnAttributes) {
+  const fs::path file = dir_ / "prompts.jsonl";
+  write_file_atomic(file,
+                    "# a comment\n"
+                    "{\"prompt\": \"빨간 줄무늬 티셔츠\", \"category\": \"티셔츠\", \"colour\": \"레드\", "
+                    "\"print\": \"스트라이프\"}\n"
+                    "not json\n"
+                    "{\"prompt\": \"남색 셔츠\", \"category\": \"셔츠\", \"colour\": \"네이비\", \"print\": \"무지\"}\n"
+                    "{\"prompt\": \"x\", \"category\": \"셔츠\"}\n");
+  const std::string out = (dir_ / "ev-file").string();
+  auto r = run_command(eval("--prompts-file " + file.string() + " -n 2 --top 1 --out " + out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("2 lines of " + file.string() + " skipped, first: " + file.string() + " line 3"),
+            std::string::npos)
+      << r.output;
+  auto j = last_json_line(r.output);
+  EXPECT_EQ(j["prompts"], 2);
+  expect_rate(j, "top1_all");
+  EXPECT_TRUE(fs::exists(fs::path(out) / "grid.png"));
+  auto md = read_file(fs::path(out) / "result.md");
+  EXPECT_NE(md.find("빨간 줄무늬 티셔츠 (티셔츠, 레드, 스트라이프)"), std::string::npos) << md;
+
+  const auto freeform = fs::path(COUTURE_SOURCE_DIR) / "data/eval/freeform-ko.jsonl";
+  auto set = run_command(
+      eval("--prompts-file " + freeform.string() + " -n 1 --top 1 --grid-rows 0 --out " + (dir_ / "ev-set").string()));
+  ASSERT_EQ(set.status, 0) << set.output;
+  EXPECT_GE(last_json_line(set.output)["prompts"].get<int>(), 50);
+  EXPECT_EQ(set.output.find("skipped"), std::string::npos) << set.output;
+
+  const fs::path empty = dir_ / "empty.jsonl";
+  write_file_atomic(empty, "# nothing\n");
+  auto bad = run_command(eval("--prompts-file " + empty.string() + " --out " + (dir_ / "bad").string()));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("no usable prompt"), std::string::npos) << bad.output;
 }
 
 // The same judge grades the bundle's image tokenizer: originals vs their reconstructions.

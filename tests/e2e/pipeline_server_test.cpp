@@ -150,6 +150,44 @@ TEST(PipelineServer, GeneratesRanksAndServesPngsWithTheirSettings) {
   EXPECT_NE(other["results"], job["results"]);
 }
 
+TEST(PipelineServer, SaysWhatAPromptIsReadAs) {
+  TestServer server(fake_factory());
+  auto c = client_for(server.port());
+  auto understand = [&](const json& body) {
+    return c.Post("/v1/understand", body.dump(), "application/json");
+  };
+  auto r = understand({{"prompt", "네이비 바탕에 레드 줄무늬 셔츠 여친룩 zzz"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json read = json::parse(r->body);
+  EXPECT_EQ(read["part"], "상의");
+  EXPECT_EQ(read["attributes"]["색상"], "네이비");
+  EXPECT_EQ(read["attributes"]["서브색상"], "레드");
+  EXPECT_EQ(read["attributes"]["카테고리"], "셔츠");
+  EXPECT_EQ(read["attributes"]["프린트"], json::array({"스트라이프"}));
+  EXPECT_EQ(read["unrecognized"], json::array({"zzz"}));
+  // Nothing recognised is an answer, not an error; bad prompts are 400s naming the field; JSON only.
+  r = understand({{"prompt", "hello"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(json::parse(r->body)["attributes"].empty());
+  for (const json& bad : {json{{"prompt", "   "}}, json{{"prompt", std::string(201, 'a')}}, json{{"text", "a"}},
+                          json{{"prompt", 3}}}) {
+    r = understand(bad);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad.dump();
+    EXPECT_EQ(json::parse(r->body)["field"], "prompt") << r->body;
+  }
+  r = c.Post("/v1/understand", "prompt=a", "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 415);
+  // Every job says the same of its prompt.
+  json request = kRequest;
+  request["prompt"] = "빨간 줄무늬 티셔츠";
+  json job = wait_finished(c, parse(submit(c, request))["id"]);
+  EXPECT_EQ(job["understood"]["attributes"]["색상"], "레드") << job.dump();
+}
+
 TEST(PipelineServer, PicksASeedWhenNoneIsGiven) {
   TestServer server(fake_factory());
   auto c = client_for(server.port());
