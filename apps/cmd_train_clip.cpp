@@ -22,10 +22,7 @@ COUTURE_COMMAND("train clip", "Train the CLIP reranker (KoCLIP: EfficientNet ima
   cmd.add_option("--weight-decay", o.weight_decay, "AdamW weight decay (weights only, not biases or norms)");
   cmd.add_option("--grad-clip", o.grad_clip, "Gradient-norm clipping (0: none)");
   cmd.add_option("--val-records", o.val_records, "Test records per validation (batches of 100)");
-  cmd.add_option("--caption", o.caption,
-                 "Caption form: full (captions[0]), short, both (drawn), or varied (drawn per step as designers "
-                 "write, from the labels and the lexicon)")
-      ->check(CLI::IsMember({"full", "short", "both", "varied"}));
+  couture::app::add_caption_option(cmd, o.caption);
   cmd.add_option("--hard-negatives", o.hard_negatives,
                  "Captions per image that differ from its own in one attribute (category, colour or print), 0-8")
       ->check(CLI::Range(0, 8));

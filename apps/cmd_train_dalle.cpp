@@ -15,10 +15,7 @@ COUTURE_COMMAND("train dalle", "Train the DALL-E transformer on captions and VQG
   cmd.add_option("--config", o.config, "A DALL-E config JSON instead of the preset (must agree with vocab and VQGAN)");
   cmd.add_option("--init-text", o.init_text, "Text embeddings from couture text import (safetensors)");
   cmd.add_option("--codes", o.codes, "Codes folder (default: DATASET/codes; encoded there when missing or stale)");
-  cmd.add_option("--caption", o.caption,
-                 "Caption form: full (captions[0]), short (captions[1]), both (drawn), or varied (drawn per step "
-                 "as designers write, from the labels and the lexicon)")
-      ->check(CLI::IsMember({"full", "short", "both", "varied"}));
+  couture::app::add_caption_option(cmd, o.caption);
   cmd.add_option("--null-caption-prob", o.null_caption_prob,
                  "Probability of an all-pad caption per sample (classifier-free guidance)")
       ->check(CLI::Range(0.0, 1.0));

@@ -23,4 +23,12 @@ inline void add_train_options(CLI::App& cmd, TrainSettings& s) {
   cmd.add_flag("!--restart", s.resume, "Start afresh instead of resuming from RUN's newest checkpoint");
 }
 
+// --caption of the trainers that read captions (data/training_captions.h).
+inline void add_caption_option(CLI::App& cmd, std::string& caption) {
+  cmd.add_option("--caption", caption,
+                 "Caption form: full (captions[0]), short (captions[1]), both (drawn), or varied (drawn per step "
+                 "as designers write, from the labels and the lexicon)")
+      ->check(CLI::IsMember({"full", "short", "both", "varied"}));
+}
+
 }  // namespace couture::app

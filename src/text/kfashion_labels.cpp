@@ -8,8 +8,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "text/unicode.h"
+
 namespace couture::kfashion {
 namespace {
+
+using utf8::nfc;
+using utf8::trim;
 
 using json = nlohmann::ordered_json;
 
@@ -63,23 +68,6 @@ std::string_view vocabulary_name(std::string_view attribute) {
   if (attribute == "옷깃") return "칼라";
   if (attribute == "서브스타일") return "스타일";
   return attribute;
-}
-
-std::string trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return std::string(s);
-}
-
-std::string nfc(const std::string& s) {
-  bool ascii = std::all_of(s.begin(), s.end(), [](char c) { return (unsigned char)c < 0x80; });
-  if (ascii) return s;
-  utf8proc_uint8_t* out = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str()));
-  if (!out) return s;
-  std::string result(reinterpret_cast<char*>(out));
-  std::free(out);
-  return result;
 }
 
 std::string clean(const std::string& s) { return nfc(trim(s)); }

@@ -1,7 +1,5 @@
 #include "text/lexicon.h"
 
-#include <utf8proc.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -22,28 +20,15 @@ extern const size_t lexicon_ko_fashion_json_size;
 namespace couture {
 namespace {
 
+using utf8::nfc;
+using utf8::trim;
+
 using json = nlohmann::ordered_json;
 
 constexpr size_t kMaxLexiconBytes = 16u << 20;
 // The parser joins at most this many adjacent words ("peter pan collar"); a longer lexicon word could never match.
 constexpr size_t kMaxWordParts = 4;
 const char* const kGarmentParts[] = {"상의", "하의", "아우터", "원피스"};
-
-std::string nfc(std::string_view s) {
-  std::string in(s);
-  utf8proc_uint8_t* out = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(in.c_str()));
-  if (!out) return in;
-  std::string result(reinterpret_cast<char*>(out));
-  std::free(out);
-  return result;
-}
-
-std::string trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // 서브색상 has 색상's values, 옷깃 칼라's, 서브스타일 스타일's (as in kfashion_labels.cpp).
 std::string_view vocabulary_attribute(std::string_view attribute) {

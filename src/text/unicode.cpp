@@ -2,7 +2,9 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <memory>
 
 namespace couture::utf8 {
@@ -84,6 +86,23 @@ size_t count_chars(std::string_view s) {
   size_t count = 0;
   for (size_t i = 0; i < s.size(); ++count) next(s, i);
   return count;
+}
+
+std::string nfc(std::string_view s) {
+  std::string in(s);
+  if (std::all_of(in.begin(), in.end(), [](char c) { return (unsigned char)c < 0x80; })) return in;
+  utf8proc_uint8_t* out = utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(in.c_str()));
+  if (!out) return in;
+  std::string result(reinterpret_cast<char*>(out));
+  std::free(out);
+  return result;
+}
+
+std::string trim(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return std::string(s);
 }
 
 }  // namespace couture::utf8

@@ -40,6 +40,11 @@ std::string sanitize(std::string_view s);
 bool is_valid(std::string_view s);
 size_t count_chars(std::string_view s);  // code points, invalid bytes counted as above
 
+// Unicode NFC (decomposed Hangul jamo composed into syllables); ASCII and text utf8proc refuses come back unchanged.
+std::string nfc(std::string_view s);
+// Without leading and trailing ASCII spaces, tabs and line breaks.
+std::string trim(std::string_view s);
+
 }  // namespace couture::utf8
 
 namespace couture::unicode {
