@@ -5,8 +5,8 @@
 
 #include "command.h"
 #include "core/error.h"
-#include "pipeline/bundle.h"
-#include "pipeline/generator.h"
+#include "generate/bundle.h"
+#include "generate/generator.h"
 
 namespace {
 
@@ -43,7 +43,11 @@ COUTURE_COMMAND("bundle", "Put a vocabulary, VQGAN, DALL-E and reranker together
     o.sources.vqgan = o.vqgan;
     o.sources.dalle = o.dalle;
     o.sources.reranker = o.clip;
-    o.sources.defaults = parse_object(o.defaults, "--defaults");
+    try {
+      o.sources.defaults = couture::SamplingDefaults::from_json(parse_object(o.defaults, "--defaults"));
+    } catch (const couture::FieldError& e) {
+      throw couture::InputError(std::string("--defaults: ") + e.what());
+    }
     o.sources.extra_provenance = parse_object(o.provenance, "--provenance");
     couture::write_bundle(o.sources, o.out);
     auto generator = couture::load_generator({o.out});

@@ -1,12 +1,12 @@
 // couture eval clip: retrieval recall and per-attribute accuracy of a trained CLIP on a prepared dataset's test
-// split (src/pipeline/clip_eval.h says how each figure is made), as a markdown table and one JSON line.
+// split (src/eval/clip_eval.h says how each figure is made), as a markdown table and one JSON line.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "core/atomic_file.h"
 #include "data/dataset.h"
-#include "pipeline/clip_eval.h"
+#include "eval/clip_eval.h"
 
 namespace {
 

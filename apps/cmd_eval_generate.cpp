@@ -1,5 +1,5 @@
 // couture eval generate --model DIR --dataset D [--prompts 300] [-n 16]: how often the generated designs show the
-// caption's category, colour and print, as read by the judge (src/pipeline/generate_eval.h says how each figure is
+// caption's category, colour and print, as read by the judge (src/eval/generate_eval.h says how each figure is
 // made). Prints a markdown table and one JSON line; writes OUT/result.json, OUT/result.md and OUT/grid.png.
 #include <cstdio>
 #include <filesystem>
@@ -11,7 +11,7 @@
 #include "data/dataset.h"
 #include "io/image.h"
 #include "model_dir.h"
-#include "pipeline/generate_eval.h"
+#include "eval/generate_eval.h"
 #include "sampling_options.h"
 
 namespace {

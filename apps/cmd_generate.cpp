@@ -8,14 +8,13 @@
 #include <fstream>
 
 #include "command.h"
-#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "io/image.h"
 #include "model_dir.h"
-#include "pipeline/candidate_files.h"
-#include "pipeline/generator.h"
+#include "generate/candidate_files.h"
+#include "generate/generator.h"
 #include "sampling_options.h"
 #include "text/prompt_parse.h"
 
@@ -56,33 +55,6 @@ void warn_if_not_understood(const std::string& prompt, const std::string& which)
     }
     couture::log::info(which + ": words not recognised: " + words);
   }
-}
-
-// Writes one result and returns its summary line.
-nlohmann::ordered_json write_result(const couture::GenerateParams& params, const couture::GenerateResult& result,
-                                    const std::string& model_name, const fs::path& dir, double seconds) {
-  fs::create_directories(dir);
-  nlohmann::ordered_json top = nlohmann::ordered_json::array();
-  for (size_t rank = 0; rank < result.candidates.size() && int(rank) < params.top; ++rank) {
-    const auto& c = result.candidates[rank];
-    char name[32];
-    std::snprintf(name, sizeof name, "rank-%02zu.png", rank + 1);
-    couture::write_png(dir / name, c.image, couture::candidate_parameters(params, c, rank, model_name));
-    top.push_back({{"file", (dir / name).string()}, {"index", c.index}, {"seed", c.seed}, {"score", c.score}});
-  }
-  couture::write_png(dir / "contact.png", couture::contact_sheet(result.candidates, params.top));
-  nlohmann::ordered_json all = nlohmann::ordered_json::array();
-  for (const auto& c : result.candidates) all.push_back({{"index", c.index}, {"seed", c.seed}, {"score", c.score}});
-  nlohmann::ordered_json summary = {{"prompt", params.prompt},  {"model", model_name},
-                                    {"n", params.n},            {"seed", params.seed},
-                                    {"top", top},               {"contact_sheet", (dir / "contact.png").string()},
-                                    {"seconds", seconds},       {"timings", result.timings},
-                                    {"settings", params.settings_json()},
-                                    {"understood", couture::parse_prompt(params.prompt).to_json()}};
-  nlohmann::ordered_json record = summary;
-  record["candidates"] = all;
-  couture::write_file_atomic(dir / "result.json", record.dump(2) + "\n");
-  return summary;
 }
 
 void run(GenerateOptions& o) {
@@ -141,7 +113,7 @@ void run(GenerateOptions& o) {
     });
     bar.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto summary = write_result(p, result, model_name, dir, seconds);
+    const auto summary = couture::write_result_folder(p, result, model_name, dir, seconds);
     std::printf("%s\n", summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     std::fflush(stdout);
   }

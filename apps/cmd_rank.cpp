@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/image.h"
-#include "pipeline/rerank.h"
+#include "generate/rerank.h"
 
 namespace {
 

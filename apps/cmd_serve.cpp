@@ -12,13 +12,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model_dir.h"
-#include "pipeline/generator.h"
+#include "generate/generator.h"
 
-// The server needs Debian's libcpp-httplib linked with its pkg-config flags (which define this macro).
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-#include "pipeline/server.h"
-#define COUTURE_HAS_SERVER 1
-#endif
+#include "serve/server.h"
 
 namespace {
 
@@ -31,7 +27,6 @@ struct ServeOptions {
   int keep_minutes = 30;
 };
 
-#ifdef COUTURE_HAS_SERVER
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
 int g_signal_pipe[2] = {-1, -1};
 
@@ -85,7 +80,6 @@ void serve(const ServeOptions& o) {
   ::close(g_signal_pipe[1]);
   std::printf("couture serve: stopped\n");
 }
-#endif
 
 }  // namespace
 
@@ -101,10 +95,6 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
   cmd.add_option("--keep-minutes", o.keep_minutes, "Minutes a finished job's results stay in memory")
       ->check(CLI::Range(1, 7 * 24 * 60));
   cmd.callback([] {
-#ifdef COUTURE_HAS_SERVER
     serve(o);
-#else
-    throw couture::Error("couture serve: this build has no HTTP server (it needs Debian's libcpp-httplib linked)");
-#endif
   });
 }

@@ -1,6 +1,6 @@
 // couture train judge: the classifier that grades generated designs in `couture eval generate`.
 #include "command.h"
-#include "train/judge_trainer.h"
+#include "eval/judge_trainer.h"
 #include "train_options.h"
 
 COUTURE_COMMAND("train judge",

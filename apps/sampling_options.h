@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "pipeline/generate_params.h"
+#include "generate/generate_params.h"
 
 namespace couture::app {
 
@@ -19,23 +19,16 @@ inline void add_sampling_options(CLI::App& cmd, GenerateParams& p) {
   cmd.add_option("--cond-scale", p.cond_scale, "Classifier-free guidance scale (1: off)");
 }
 
-// `params` with every setting the command line did not give taken from the bundle's defaults.
+// `params` with every setting the command line did not give taken from the bundle's defaults (the generator's
+// describe()["defaults"]); couture::with_defaults is the rule, this only says which options were given.
 inline GenerateParams with_bundle_defaults(const CLI::App& cmd, const GenerateParams& params,
                                            const nlohmann::json& defaults) {
-  if (!defaults.is_object() || defaults.empty()) return params;
-  nlohmann::json j = params.to_json();
-  for (const auto& [key, value] : defaults.items()) {
-    std::string option = key == "n" ? "-n" : "--" + key;
+  return with_defaults(params, SamplingDefaults::from_json(defaults), [&](const std::string& field) {
+    std::string option = field == "n" ? "-n" : "--" + field;
     for (char& c : option)
       if (c == '_') c = '-';
-    bool given = false;
-    try {
-      given = cmd.count(option) > 0;
-    } catch (const CLI::OptionNotFound&) {
-    }
-    if (!given) j[key] = value;
-  }
-  return GenerateParams::from_json(j);
+    return cmd.count(option) > 0;
+  });
 }
 
 }  // namespace couture::app

@@ -45,7 +45,7 @@ void cosine_stats(const at::Tensor& a, const at::Tensor& b, Case& c) {
 }
 
 std::vector<Case> run_preset(const std::string& preset, int reps) {
-  ClipConfig config = ClipConfig::from_preset(preset);
+  ClipConfig config = ClipConfig::preset(preset);
   const int64_t image_batch = preset == "kodalle" ? 8 : 64, text_batch = preset == "kodalle" ? 16 : 64;
   const int64_t tokens = preset == "kodalle" ? 64 : 32;  // K-Fashion captions run longer than Couture-FMNIST's
   if (preset == "fmnist") config.set_vocab(4000, 1);

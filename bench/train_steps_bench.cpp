@@ -116,7 +116,7 @@ Trainable dalle_case(bool autocast, int64_t batch, at::Generator gen) {
 }
 
 Trainable clip_case(int64_t batch, at::Generator gen) {
-  ClipConfig config = ClipConfig::from_preset("fmnist");
+  ClipConfig config = ClipConfig::preset("fmnist");
   config.set_vocab(1000, 0);
   Clip model(config);
   model->reset_parameters(gen);

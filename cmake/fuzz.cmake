@@ -1,7 +1,7 @@
 # libFuzzer targets (fuzz/<module>_<name>_fuzz.cpp) for the parsers that read what strangers send: safetensors,
 # K-Fashion labels and captions, vocabularies and the tokenizer, images, generation requests. They are built with
 # clang (-fsanitize=fuzzer,address,undefined) by custom commands, since one CMake project cannot mix compilers;
-# only torch-free sources (core, text, io, pipeline/generate_params) go in. Skipped when no clang with the fuzzer
+# only torch-free sources (core, text, io, generate/generate_params) go in. Skipped when no clang with the fuzzer
 # runtime is found. `make test` runs a fixed 50,000 inputs of each (ctest label `fuzz`); `make fuzz` runs them longer.
 find_program(COUTURE_FUZZ_CXX NAMES clang++-14 clang++)
 if(NOT COUTURE_FUZZ_CXX)
@@ -30,8 +30,10 @@ endif()
 set(fuzz_library_sources
     core/atomic_file.cpp core/log.cpp io/mmap.cpp io/safetensors.cpp io/image.cpp io/stb_impl.cpp
     text/unicode.cpp text/bert_pretokenizer.cpp text/token_table.cpp text/vocab.cpp text/wordpiece.cpp
-    text/kfashion_labels.cpp text/caption.cpp pipeline/generate_params.cpp)
+    text/kfashion_labels.cpp text/caption.cpp generate/generate_params.cpp)
 set(fuzz_dir ${CMAKE_BINARY_DIR}/fuzz)
+# Ninja makes an output's folder itself; Makefiles (CMake's default generator) do not.
+file(MAKE_DIRECTORY ${fuzz_dir}/obj)
 set(fuzz_flags -std=c++20 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=undefined
     -I${CMAKE_SOURCE_DIR} -I${CMAKE_SOURCE_DIR}/src -I${STB_INCLUDE} -I${UTF8PROC_INCLUDE})
 set(fuzz_launcher "")

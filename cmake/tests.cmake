@@ -2,6 +2,8 @@
 # (and so to every module left of it). <level> is the ctest label: unit, golden, smoke, e2e.
 find_package(GTest REQUIRED)
 set(COUTURE_SHARED_TESTDATA ${CMAKE_SOURCE_DIR}/../shared/testdata)
+# ON: a golden test fails, instead of skipping, when its reference vectors are absent (tests/support/golden.h).
+option(COUTURE_REQUIRE_GOLDEN "Golden tests fail when ../shared/testdata is absent" OFF)
 foreach(level unit golden smoke e2e)
   file(GLOB tests CONFIGURE_DEPENDS tests/${level}/*_test.cpp)
   foreach(test_source IN LISTS tests)
@@ -21,6 +23,7 @@ foreach(level unit golden smoke e2e)
     endif()
     target_compile_definitions(${name} PRIVATE
       COUTURE_SHARED_TESTDATA="${COUTURE_SHARED_TESTDATA}"
+      COUTURE_REQUIRE_GOLDEN=$<BOOL:${COUTURE_REQUIRE_GOLDEN}>
       COUTURE_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
       COUTURE_BINARY="$<TARGET_FILE:couture>")
     add_dependencies(${name} couture)
@@ -29,3 +32,22 @@ foreach(level unit golden smoke e2e)
     set_tests_properties(${name} PROPERTIES LABELS ${level} TIMEOUT 900 ENVIRONMENT OMP_WAIT_POLICY=PASSIVE)
   endforeach()
 endforeach()
+
+# The layer order of CMakeLists.txt's COUTURE_MODULE_DEPS_*, checked on every include under src/.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+add_test(NAME layers COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/check-layers ${CMAKE_SOURCE_DIR})
+set_tests_properties(layers PROPERTIES LABELS unit)
+
+# ESLint over the studio's JavaScript (web/*.js) and the browser test's driver, with the flat config
+# tests/e2e/browser/eslint.config.mjs, from the repository root (where its patterns start). Needs no network; skipped
+# until scripts/setup has installed eslint there (npm ci).
+set(web_lint_script [[
+eslint=tests/e2e/browser/node_modules/eslint/bin/eslint.js
+if command -v node >/dev/null && [ -f $eslint ]; then
+  exec node $eslint -c tests/e2e/browser/eslint.config.mjs --max-warnings 0 web tests/e2e/browser
+fi
+echo "web_lint: skipped: no node, or no $eslint (run scripts/setup)"
+exit 77
+]])
+add_test(NAME web_lint COMMAND sh -c "${web_lint_script}" WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(web_lint PROPERTIES LABELS unit SKIP_RETURN_CODE 77)

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "data/portable_random.h"
+#include "nn/tensor_io.h"
 
 namespace couture {
 namespace {
@@ -78,9 +79,7 @@ at::Tensor images_to_tensor(const Dataset& dataset, const std::vector<int64_t>& 
   uint8_t* out = bytes.data_ptr<uint8_t>();
   const size_t record = size_t(H * W * C);
   for (int64_t b = 0; b < B; ++b) std::memcpy(out + size_t(b) * record, dataset.image(indices[size_t(b)]).data, record);
-  auto images = bytes.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(127.5).sub_(1.0);
-  if (C == 1) images = images.expand({B, 3, H, W});
-  return images.contiguous();
+  return tensor_from_bytes(bytes);
 }
 
 }  // namespace couture

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "data/batcher.h"
@@ -172,14 +173,7 @@ at::Tensor CodeShard::batch(const std::vector<int64_t>& indices) const {
 // ---- encoding ----
 
 fs::path resolve_vqgan_file(const fs::path& run_or_file) {
-  if (fs::is_directory(run_or_file)) {
-    auto file = run_or_file / "vqgan.safetensors";
-    COUTURE_CHECK_INPUT(fs::exists(file), "'", run_or_file.string(),
-                        "' is a folder without vqgan.safetensors (not a finished couture train vqgan run)");
-    return file;
-  }
-  COUTURE_CHECK_INPUT(fs::exists(run_or_file), "VQGAN '", run_or_file.string(), "' does not exist");
-  return run_or_file;
+  return run_file(run_or_file, "vqgan.safetensors");
 }
 
 bool codes_are_current(const fs::path& dir, const fs::path& dataset, const Fingerprint& fingerprint,
@@ -190,7 +184,7 @@ bool codes_are_current(const fs::path& dir, const fs::path& dataset, const Finge
   };
   const fs::path index = dir / "codes.json";
   if (!fs::exists(index)) return fail("no " + index.string());
-  nlohmann::json j = nlohmann::json::parse(read_file(index), nullptr, false);
+  const nlohmann::json j = read_json_file_or_null(index);
   if (!j.is_object() || j.value("format", "") != kCodesFormat) return fail(index.string() + " is not a codes index");
   if (j.value("fingerprint", "") != fingerprint_hex(fingerprint))
     return fail("the codes in " + dir.string() + " were made by another VQGAN (" + j.value("vqgan", "?") + ")");

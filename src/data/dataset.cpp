@@ -4,6 +4,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 
 namespace couture {
 namespace fs = std::filesystem;
@@ -29,7 +30,7 @@ std::string text_field(const json& line, const char* key) {
 json read_info(const fs::path& dir) {
   fs::path path = dir / "dataset.json";
   COUTURE_CHECK_INPUT(fs::exists(path), "'", dir.string(), "' is not a prepared dataset: no dataset.json (run couture prepare)");
-  json info = json::parse(read_file(path), nullptr, false);
+  const json info = read_json_file(path);
   COUTURE_CHECK_INPUT(info.is_object(), "'", path.string(), "': not a JSON object");
   COUTURE_CHECK_INPUT(info.value("format", "") == kDatasetFormat, "'", path.string(), "': format is not '",
                       kDatasetFormat, "'");

@@ -69,18 +69,4 @@ FashionMnist read_fashion_mnist(const fs::path& dir, const std::string& split) {
   return out;
 }
 
-const std::vector<GarmentClass>& fmnist_garment_classes() {
-  static const std::vector<GarmentClass> classes = {
-      {0, "T-shirt/top", "상의", "티셔츠"}, {1, "Trouser", "하의", "팬츠"}, {2, "Pullover", "상의", "니트웨어"},
-      {3, "Dress", "원피스", "드레스"},     {4, "Coat", "아우터", "코트"},  {6, "Shirt", "상의", "셔츠"},
-  };
-  return classes;
-}
-
-const GarmentClass* fmnist_garment_class(int label) {
-  for (const auto& c : fmnist_garment_classes())
-    if (c.label == label) return &c;
-  return nullptr;
-}
-
 }  // namespace couture

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "text/fmnist_vocabulary.h"
+
 namespace couture {
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
@@ -22,16 +24,7 @@ struct FashionMnist {
 // is missing or malformed.
 FashionMnist read_fashion_mnist(const std::filesystem::path& dir, const std::string& split);
 
-struct GarmentClass {
-  int label;            // Fashion-MNIST class index
-  const char* english;  // Fashion-MNIST class name
-  const char* part;     // K-Fashion part
-  const char* category; // K-Fashion 카테고리
-};
-
-// T-shirt/top -> 상의 티셔츠, Trouser -> 하의 팬츠, Pullover -> 상의 니트웨어, Dress -> 원피스 드레스,
-// Coat -> 아우터 코트, Shirt -> 상의 셔츠.
-const std::vector<GarmentClass>& fmnist_garment_classes();
-const GarmentClass* fmnist_garment_class(int label);  // nullptr for the non-garment classes
+// The garment classes kept and their K-Fashion part and category: fmnist_garment_classes() in
+// text/fmnist_vocabulary.h.
 
 }  // namespace couture

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/threads.h"
@@ -61,8 +62,7 @@ void prepare_source(const FmnistOptions& o, int threads, FmnistReport& report) {
   json settings = {{"synth_version", kSynthVersion}, {"size", o.size}, {"seed", o.seed}};
   fs::path settings_path = source / "fmnist.json";
   if (fs::exists(settings_path)) {
-    json old = json::parse(read_file(settings_path), nullptr, false);
-    if (old != settings) {
+    if (read_json_file_or_null(settings_path) != settings) {
       log::info("Couture-FMNIST settings changed: redrawing '" + source.string() + "'");
       fs::remove_all(source);
     }

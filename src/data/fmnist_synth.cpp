@@ -58,22 +58,6 @@ json empty_parts(const json& garment_entry, const std::string& garment_part) {
 
 }  // namespace
 
-const std::vector<PaletteColour>& fmnist_palette() {
-  static const std::vector<PaletteColour> palette = {
-      {"화이트", 245, 245, 245}, {"블랙", 25, 25, 25},       {"그레이", 135, 135, 135}, {"레드", 205, 30, 40},
-      {"핑크", 245, 150, 185},   {"오렌지", 250, 130, 20},   {"베이지", 225, 200, 160}, {"브라운", 125, 75, 40},
-      {"옐로우", 250, 215, 40},  {"그린", 35, 145, 65},      {"카키", 115, 115, 55},    {"민트", 150, 230, 200},
-      {"스카이블루", 135, 195, 245}, {"블루", 30, 80, 210}, {"네이비", 25, 35, 95},    {"퍼플", 125, 50, 160},
-      {"라벤더", 185, 165, 230}, {"와인", 115, 20, 50},
-  };
-  return palette;
-}
-
-const std::vector<std::string>& fmnist_prints() {
-  static const std::vector<std::string> prints = {"무지", "스트라이프", "체크", "도트"};
-  return prints;
-}
-
 GarmentStyle draw_garment_style(uint64_t seed, const std::string& split, int64_t index, int size) {
   std::mt19937_64 rng(stable_hash(std::to_string(seed) + "/" + split + "/" + std::to_string(index)));
   const auto& palette = fmnist_palette();

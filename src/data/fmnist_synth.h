@@ -10,18 +10,9 @@
 #include "data/crop.h"
 #include "data/fmnist.h"
 #include "io/image.h"
+#include "text/fmnist_vocabulary.h"  // the palette and the prints
 
 namespace couture {
-
-struct PaletteColour {
-  const char* name;  // K-Fashion 색상
-  uint8_t r, g, b;
-};
-
-// The K-Fashion colours Couture-FMNIST draws from, with the RGB each is painted in.
-const std::vector<PaletteColour>& fmnist_palette();
-// The prints: 무지 (plain), 스트라이프, 체크, 도트.
-const std::vector<std::string>& fmnist_prints();
 
 // Everything random about one synthetic garment, drawn from (seed, split, index) alone.
 struct GarmentStyle {

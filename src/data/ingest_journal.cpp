@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 
 namespace couture {
@@ -46,8 +47,7 @@ IngestJournal::IngestJournal(const fs::path& out_dir, const ImagesHeader& shape,
   json wanted = {{"settings", settings}, {"height", shape.height}, {"width", shape.width}, {"channels", shape.channels}};
   bool same = false;
   if (fs::exists(settings_path)) {
-    json old = json::parse(read_file(settings_path), nullptr, false);
-    same = !old.is_discarded() && old == wanted;
+    same = read_json_file_or_null(settings_path) == wanted;
     if (!same) log::info("settings differ from the earlier run in '" + out_.string() + "': starting over");
   }
   if (!same) {

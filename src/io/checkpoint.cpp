@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 
 namespace couture {
@@ -43,13 +44,10 @@ void prune(const fs::path& root, int keep_last) {
   std::optional<fs::path> best;
   double best_metric = 0;
   for (const auto& dir : all) {
-    try {
-      auto state = nlohmann::json::parse(read_file(dir / "state.json"));
-      if (state.contains("metric") && state["metric"].is_number()) {
-        double m = state["metric"].get<double>();
-        if (!best || m < best_metric) best = dir, best_metric = m;
-      }
-    } catch (const std::exception&) {
+    const auto state = read_json_file_or_null(dir / "state.json");
+    if (state.is_object() && state.contains("metric") && state["metric"].is_number()) {
+      const double m = state["metric"].get<double>();
+      if (!best || m < best_metric) best = dir, best_metric = m;
     }
   }
   // Each pruned folder is first renamed out of the step-* names (an atomic rename), then removed: a run killed
@@ -127,11 +125,7 @@ std::vector<fs::path> list_checkpoints(const fs::path& run_dir) {
 LoadedCheckpoint load_checkpoint(const fs::path& dir) {
   LoadedCheckpoint ck;
   ck.dir = dir;
-  try {
-    ck.state = nlohmann::json::parse(read_file(dir / "state.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError("checkpoint '" + dir.string() + "': state.json is not valid JSON: " + e.what());
-  }
+  ck.state = read_json_file(dir / "state.json");
   COUTURE_CHECK_INPUT(ck.state.is_object() && ck.state.value("step", int64_t(-1)) >= 0 &&
                           ck.state.contains("files") && ck.state["files"].is_array(),
                       "checkpoint '", dir.string(), "': state.json lacks 'step' or 'files'");

@@ -31,9 +31,9 @@ ClipLoss parse_clip_loss(const std::string& name) {
 
 const char* clip_loss_name(ClipLoss loss) { return loss == ClipLoss::Clip ? "clip" : "kodalle"; }
 
-ClipConfig ClipConfig::from_preset(const std::string& name) {
+ClipConfig ClipConfig::preset(const std::string& name) {
   ClipConfig c;
-  c.preset = name;
+  c.preset_name = name;
   if (name == "kodalle") return c;
   if (name == "fmnist") {
     // Sized so that `couture train clip --preset fmnist` fits in 20 minutes on 2 CPU cores (docs/clip.md).
@@ -84,7 +84,7 @@ void ClipConfig::set_vocab(int64_t vocab_size, int64_t pad_id) {
 nlohmann::ordered_json ClipConfig::to_json() const {
   nlohmann::ordered_json j;
   j["version"] = kConfigVersion;
-  j["preset"] = preset;
+  j["preset"] = preset_name;
   j["image"] = {{"width_multiplier", image.width_multiplier}, {"depth_multiplier", image.depth_multiplier},
                 {"in_channels", image.in_channels},           {"drop_path_rate", image.drop_path_rate},
                 {"bn_eps", image.bn_eps},                     {"bn_momentum", image.bn_momentum}};
@@ -125,7 +125,7 @@ ClipConfig ClipConfig::from_json(const nlohmann::ordered_json& j) {
     get(j, "version", version);
     COUTURE_CHECK_INPUT(version == kConfigVersion, "clip config: version ", version, " is not supported (expected ",
                         kConfigVersion, ")");
-    get(j, "preset", c.preset);
+    get(j, "preset", c.preset_name);
     const auto& im = j.at("image");
     get(im, "width_multiplier", c.image.width_multiplier);
     get(im, "depth_multiplier", c.image.depth_multiplier);
@@ -276,12 +276,7 @@ at::Tensor resize_to_batch(const std::vector<Image>& images, int64_t size) {
     COUTURE_CHECK_INPUT(src.channels == 1 || src.channels == 3, "clip: image ", i, " has ", src.channels,
                         " channels (expected 1 or 3)");
     Image r = (src.width == size && src.height == size) ? src : resize_image(src, int(size), int(size));
-    auto t = torch::from_blob(r.pixels.data(), {size, size, r.channels}, at::kByte)
-                 .permute({2, 0, 1})
-                 .to(at::kFloat)
-                 .div_(127.5)
-                 .sub_(1.0);
-    out[int64_t(i)].copy_(t.expand({3, size, size}));
+    out[int64_t(i)].copy_(tensor_from_image(r));
   }
   return out;
 }

@@ -36,7 +36,7 @@ ClipLoss parse_clip_loss(const std::string& name);  // "clip" | "kodalle"; Input
 const char* clip_loss_name(ClipLoss loss);
 
 struct ClipConfig {
-  std::string preset = "kodalle";
+  std::string preset_name = "kodalle";  // "preset" in JSON
   EfficientNetConfig image;              // B0
   RobertaConfig text{.pooler = true};    // klue/roberta-base with its pooler, as KoCLIP's checkpoints hold
   int64_t image_size = 224;
@@ -53,7 +53,7 @@ struct ClipConfig {
 
   // "kodalle": B0 at 224 px + roberta-base, 512-d. "fmnist": small towers at 64 px that train here in minutes.
   // "tiny": for tests only (32 px, one small text layer); trains a step in milliseconds and learns little.
-  static ClipConfig from_preset(const std::string& name);
+  static ClipConfig preset(const std::string& name);
   // The tokenizer decides these: vocabulary size and pad id (position ids start after it).
   void set_vocab(int64_t vocab_size, int64_t pad_id);
 

@@ -162,11 +162,11 @@ void DalleConfig::validate(const std::string& where) const {
                         text_pad_id);
 }
 
-DalleConfig dalle_config_for(const SafetensorsFile& weights, const std::string& config_path) {
+DalleConfig dalle_config_for(const SafetensorsFile& weights, const std::filesystem::path& config_path) {
   namespace fs = std::filesystem;
   std::string text, where;
   if (!config_path.empty()) {
-    text = read_file(config_path), where = config_path;
+    text = read_file(config_path), where = config_path.string();
   } else if (auto it = weights.metadata().find("config"); it != weights.metadata().end()) {
     text = it->second, where = weights.source() + " (metadata 'config')";
   } else {
@@ -420,7 +420,8 @@ void init_text_embeddings(DalleImpl& model, const SafetensorsFile& init) {
   }
 }
 
-Dalle load_dalle(const std::string& weights_path, const std::string& config_path, at::ScalarType weight_dtype) {
+Dalle load_dalle(const std::filesystem::path& weights_path, const std::filesystem::path& config_path,
+                 at::ScalarType weight_dtype) {
   auto file = SafetensorsFile::open(weights_path);
   Dalle model(dalle_config_for(file, config_path), weight_dtype);
   load_state_dict(*model, file, "dalle");

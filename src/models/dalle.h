@@ -12,6 +12,7 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <filesystem>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -56,7 +57,7 @@ struct DalleConfig {
 
 // The checkpoint's config: `config_path` if given, else the file's "config" metadata, else <stem>_config.json
 // beside it. text_pos_len, absent from KoDALLE's configs, is read from the text_pos_emb tensor.
-DalleConfig dalle_config_for(const SafetensorsFile& weights, const std::string& config_path = "");
+DalleConfig dalle_config_for(const SafetensorsFile& weights, const std::filesystem::path& config_path = {});
 
 // Per-layer key/value caches of one decoding run.
 struct DalleCache {
@@ -129,7 +130,7 @@ TORCH_MODULE(Dalle);
 void init_text_embeddings(DalleImpl& model, const SafetensorsFile& init);
 
 // Loads a checkpoint by name (full key-set and shape check) into a model built from its config.
-Dalle load_dalle(const std::string& weights_path, const std::string& config_path = "",
+Dalle load_dalle(const std::filesystem::path& weights_path, const std::filesystem::path& config_path = {},
                  at::ScalarType weight_dtype = at::kFloat);
 
 }  // namespace couture

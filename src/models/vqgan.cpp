@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "io/safetensors.h"
 #include "nn/tensor_io.h"
 
@@ -86,13 +87,7 @@ VQGanConfig VQGanConfig::from_json(const nlohmann::json& root, const std::string
 
 VQGanConfig VQGanConfig::load(const std::filesystem::path& path) {
   COUTURE_CHECK_INPUT(std::filesystem::is_regular_file(path), "vqgan config '", path.string(), "' does not exist");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError("vqgan config '" + path.string() + "': not valid JSON (" + e.what() + ")");
-  }
-  return from_json(j, "vqgan config '" + path.string() + "'");
+  return from_json(read_json_file(path), "vqgan config '" + path.string() + "'");
 }
 
 nlohmann::ordered_json VQGanConfig::to_json() const {

@@ -130,6 +130,20 @@ Image image_from_tensor(const at::Tensor& chw) {
   return img;
 }
 
+at::Tensor tensor_from_bytes(const at::Tensor& bhwc) {
+  COUTURE_CHECK_INPUT(bhwc.dim() == 4 && bhwc.scalar_type() == at::kByte && (bhwc.size(3) == 1 || bhwc.size(3) == 3),
+                      "images must be [B,H,W,C] uint8 with C 1 or 3, got ", bhwc.sizes(), " ", bhwc.scalar_type());
+  auto x = bhwc.permute({0, 3, 1, 2}).to(at::kFloat).div_(127.5).sub_(1.0);
+  if (x.size(1) == 1) x = x.expand({x.size(0), 3, x.size(2), x.size(3)});
+  return x.contiguous();
+}
+
+at::Tensor tensor_from_image(const Image& image) {
+  auto bytes = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {1, image.height, image.width, image.channels},
+                                torch::kByte);
+  return tensor_from_bytes(bytes)[0];  // a copy: the float conversion does not alias the image
+}
+
 std::vector<Image> images_from_batch(const at::Tensor& bchw) {
   std::vector<Image> images;
   images.reserve(size_t(bchw.size(0)));

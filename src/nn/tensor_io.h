@@ -46,4 +46,9 @@ void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file, con
 Image image_from_tensor(const at::Tensor& chw);
 std::vector<Image> images_from_batch(const at::Tensor& bchw);
 
+// And back, what every model takes: 8-bit pixels -> float in [-1,1], channels first, grey repeated to RGB.
+// bytes [B,H,W,C] uint8 (C 1 or 3) -> [B,3,H,W]; an image -> [3,H,W]. InputError on other channel counts.
+at::Tensor tensor_from_bytes(const at::Tensor& bhwc);
+at::Tensor tensor_from_image(const Image& image);
+
 }  // namespace couture

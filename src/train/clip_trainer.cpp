@@ -106,7 +106,7 @@ void train_clip(const ClipTrainOptions& options) {
                       " training records, fewer than one batch of ", s.batch);
   WordPieceTokenizer tokenizer = WordPieceTokenizer::load(o.vocab);
 
-  ClipConfig config = ClipConfig::from_preset(o.preset);
+  ClipConfig config = ClipConfig::preset(o.preset);
   config.loss = parse_clip_loss(o.loss);
   config.set_vocab(int64_t(tokenizer.vocab_size()), tokenizer.pad_id());
   nlohmann::json model_json = {{"config", config.to_json()},      {"vocab", o.vocab.string()},

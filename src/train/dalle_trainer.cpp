@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "data/code_shards.h"
 #include "data/dataset.h"
@@ -22,13 +23,6 @@
 namespace couture {
 namespace fs = std::filesystem;
 namespace {
-
-Image to_image(const at::Tensor& chw) {  // [3, H, W] in [-1, 1]
-  auto hwc = ((chw.detach().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch::kByte).permute({1, 2, 0}).contiguous();
-  Image img = make_image(int(hwc.size(1)), int(hwc.size(0)), 3);
-  std::memcpy(img.pixels.data(), hwc.data_ptr(), img.pixels.size());
-  return img;
-}
 
 std::string hex64(uint64_t v) {
   char buf[17];
@@ -51,13 +45,7 @@ DalleConfig resolve_config(const DalleTrainOptions& o, const WordPieceTokenizer&
   DalleConfig c;
   if (o.config) {
     const std::string where = o.config->string();
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(*o.config));
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(where + ": not valid JSON (" + e.what() + ")");
-    }
-    c = DalleConfig::from_json(j, where);
+    c = DalleConfig::from_json(read_json_file(*o.config), where);
     COUTURE_CHECK_INPUT(c.num_text_tokens == vocab_size, where, ": num_text_tokens is ", c.num_text_tokens,
                         " but the vocab '", o.vocab.string(), "' has ", vocab_size, " tokens");
     COUTURE_CHECK_INPUT(c.image_fmap_size == grid && c.num_image_tokens == n_embed, where, ": image_fmap_size ",
@@ -220,7 +208,7 @@ void train_dalle(const DalleTrainOptions& o) {
     p.top_k = std::max<int64_t>(1, config.num_image_tokens / 8);  // about the original's filter_thres 0.9
     for (size_t i = 0; i < idx.size(); ++i) {
       auto codes = sample_codes(model, text[int64_t(i)].to(device), p).codes.cpu();
-      generated.push_back(to_image(vqgan->decode_codes(codes)[0]));
+      generated.push_back(image_from_tensor(vqgan->decode_codes(codes)[0]));
       real.push_back(test.image_copy(idx[i]));
       listing += std::to_string(i + 1) + ". " + test.record(idx[i]).captions.at(0) + "\n";
     }

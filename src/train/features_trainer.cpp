@@ -1,6 +1,7 @@
 #include "train/features_trainer.h"
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "models/vqgan_loss.h"
@@ -36,7 +37,7 @@ void train_features(const TrainSettings& settings) {
 }
 
 std::shared_ptr<LoadedFeatureNet> load_feature_net(const std::filesystem::path& path) {
-  std::filesystem::path file = std::filesystem::is_directory(path) ? path / "features.safetensors" : path;
+  const std::filesystem::path file = run_file(path, "features.safetensors");
   auto weights = SafetensorsFile::open(file);
   auto it = weights.metadata().find("config");
   COUTURE_CHECK_INPUT(it != weights.metadata().end() && weights.metadata().count("format") &&

@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 
 namespace couture {
@@ -61,12 +62,8 @@ void write_run_info(const TrainSettings& settings, const std::string& command, c
   if (distributed && !distributed->is_main()) return;
   const auto path = settings.out / "run.json";
   if (settings.resume && std::filesystem::exists(path)) {
-    nlohmann::json old;
-    try {
-      old = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception&) {
-    }
-    COUTURE_CHECK_INPUT(!old.contains("model") || old["model"] == model_settings, "'", path.string(),
+    const nlohmann::json old = read_json_file_or_null(path);
+    COUTURE_CHECK_INPUT(!old.is_object() || !old.contains("model") || old["model"] == model_settings, "'", path.string(),
                         "': this run was started with another model configuration; use a new --out folder");
   }
   nlohmann::json info = {{"command", command},

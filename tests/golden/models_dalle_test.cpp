@@ -10,6 +10,7 @@
 #include "models/dalle.h"
 #include "models/dalle_sampling.h"
 #include "nn/tensor_io.h"
+#include "support/golden.h"
 
 using namespace couture;
 namespace fs = std::filesystem;
@@ -25,8 +26,8 @@ class DalleGolden : public ::testing::TestWithParam<std::string> {};
 TEST_P(DalleGolden, MatchesReference) {
   const fs::path dir = fs::path(COUTURE_SHARED_TESTDATA) / "kodalle";
   const std::string name = GetParam();
-  if (!fs::exists(dir / (name + "_io.safetensors")))
-    GTEST_SKIP() << "reference vectors not found in " << dir << " (../shared/testdata is absent)";
+  COUTURE_NEED_REFERENCE(fs::exists(dir / (name + "_io.safetensors")),
+                         "reference vectors not found in " << dir << " (../shared/testdata is absent)");
   Dalle model = load_dalle((dir / (name + ".safetensors")).string(), (dir / (name + "_config.json")).string());
   auto io = SafetensorsFile::open(dir / (name + "_io.safetensors"));
   auto text = load_tensor(io, "text"), image = load_tensor(io, "image");

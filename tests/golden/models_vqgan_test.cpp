@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "models/vqgan.h"
 #include "nn/tensor_io.h"
+#include "support/golden.h"
 
 namespace couture {
 namespace {
@@ -21,8 +22,8 @@ double relative_error(const at::Tensor& out, const at::Tensor& ref) {
 class VQGanGolden : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kDir / "vqgan_f16_mini.safetensors"))
-      GTEST_SKIP() << "reference vectors not found at " << kDir << " (../shared/testdata is absent)";
+    COUTURE_NEED_REFERENCE(std::filesystem::exists(kDir / "vqgan_f16_mini.safetensors"),
+                           "reference vectors not found at " << kDir << " (../shared/testdata is absent)");
   }
 };
 

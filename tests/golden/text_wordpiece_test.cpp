@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/atomic_file.h"
+#include "support/golden.h"
 #include "text/wordpiece.h"
 
 namespace {
@@ -36,7 +37,7 @@ void check_all(const couture::WordPieceTokenizer& tokenizer, const std::string& 
 class TextWordpieceGolden : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kDir / "vectors.json")) GTEST_SKIP() << "reference vectors not found at " << kDir;
+    COUTURE_NEED_REFERENCE(fs::exists(kDir / "vectors.json"), "reference vectors not found at " << kDir);
   }
 };
 

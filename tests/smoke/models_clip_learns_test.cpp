@@ -19,7 +19,7 @@ const float kPalette[kColours][3] = {{0.9f, 0.1f, 0.1f}, {0.1f, 0.7f, 0.1f}, {0.
                                      {0.1f, 0.1f, 0.1f}, {0.5f, 0.5f, 0.5f}, {0.5f, 0.3f, 0.1f}, {0.3f, 0.3f, 0.6f}};
 
 ClipConfig tiny(ClipLoss loss) {
-  ClipConfig c = ClipConfig::from_preset("fmnist");
+  ClipConfig c = ClipConfig::preset("fmnist");
   c.image.width_multiplier = 0.25;
   c.image.depth_multiplier = 0.25;
   c.image.drop_path_rate = 0.0;

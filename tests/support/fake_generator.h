@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "pipeline/generator.h"
+#include "generate/generator.h"
 
 namespace couture::testing {
 

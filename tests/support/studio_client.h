@@ -1,5 +1,5 @@
 // A client of the studio server for tests (cpp-httplib on loopback): submit a generation request, poll a job until
-// it has finished. Include only where CPPHTTPLIB_OPENSSL_SUPPORT is defined (the builds that link cpp-httplib).
+// it has finished. For tests linked to couture_serve, which carries cpp-httplib's flags.
 #pragma once
 #include <httplib.h>
 

@@ -5,7 +5,7 @@
 #include <functional>
 #include <memory>
 
-#include "pipeline/server.h"
+#include "serve/server.h"
 #include "support/fake_generator.h"
 
 namespace couture::testing {

@@ -11,7 +11,7 @@
 #include "models/dalle.h"
 #include "models/vqgan.h"
 #include "nn/tensor_io.h"
-#include "pipeline/bundle.h"
+#include "generate/bundle.h"
 
 namespace couture::testing {
 
@@ -89,7 +89,7 @@ inline std::filesystem::path make_tiny_bundle(const std::filesystem::path& dir, 
   dc.num_image_tokens = vc.n_embed;
   dc.text_pad_id = pad;
 
-  ClipConfig cc = ClipConfig::from_preset("tiny");
+  ClipConfig cc = ClipConfig::preset("tiny");
   cc.set_vocab(vocab, pad);
   return write_random_bundle(dir, vc, dc, with_reranker ? &cc : nullptr, "tiny");
 }

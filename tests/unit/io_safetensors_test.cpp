@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "support/golden.h"
 #include "support/temp_dir.h"
 
 using namespace couture;
@@ -145,7 +146,7 @@ TEST(Safetensors, FiniteCheck) {
 
 TEST(Safetensors, ReadsFilesWrittenByPython) {
   std::filesystem::path root = COUTURE_SHARED_TESTDATA;
-  if (!std::filesystem::exists(root)) GTEST_SKIP() << "../shared/testdata not found at " << root;
+  COUTURE_NEED_REFERENCE(std::filesystem::exists(root), "../shared/testdata not found at " << root);
   auto io = SafetensorsFile::open(root / "kodalle/kodalle_mini_rev_io.safetensors");
   const auto& logits = io.at("logits");
   EXPECT_EQ(logits.dtype, DType::F32);

@@ -17,7 +17,7 @@ namespace {
 
 // Small enough for a unit test, same structure as the presets.
 ClipConfig tiny(ClipLoss loss = ClipLoss::Clip) {
-  ClipConfig c = ClipConfig::from_preset("fmnist");
+  ClipConfig c = ClipConfig::preset("fmnist");
   c.image.width_multiplier = 0.25;
   c.image.depth_multiplier = 0.25;
   c.image_size = 32;
@@ -31,7 +31,7 @@ ClipConfig tiny(ClipLoss loss = ClipLoss::Clip) {
 }
 
 TEST(Clip, KodallePresetFollowsKoClipNamesAndSizes) {
-  Clip model(ClipConfig::from_preset("kodalle"));
+  Clip model(ClipConfig::preset("kodalle"));
   std::map<std::string, std::vector<int64_t>> s;
   for (const auto& [name, t] : state_dict(*model)) s[name] = t.sizes().vec();
   const std::map<std::string, std::vector<int64_t>> expected = {
@@ -104,7 +104,7 @@ TEST(Clip, SymmetricCrossEntropy) {
 }
 
 TEST(Clip, FmnistPresetEncodesBothSides) {
-  ClipConfig config = ClipConfig::from_preset("fmnist");
+  ClipConfig config = ClipConfig::preset("fmnist");
   config.set_vocab(3000, 1);
   Clip model(config);
   model->reset_parameters(at::make_generator<at::CPUGeneratorImpl>(1));
@@ -118,7 +118,7 @@ TEST(Clip, FmnistPresetEncodesBothSides) {
   EXPECT_EQ(texts.sizes(), (std::vector<int64_t>{3, 256}));
   EXPECT_EQ(model->logits(texts, images).sizes(), (std::vector<int64_t>{3, 3}));
   EXPECT_EQ(config.text.max_tokens(), 64);
-  EXPECT_THROW(ClipConfig::from_preset("vit"), InputError);
+  EXPECT_THROW(ClipConfig::preset("vit"), InputError);
 }
 
 TEST(Clip, ModelFilesCarryTheirConfigAndRoundTrip) {

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "support/golden.h"
+
 using namespace couture::kfashion;
 
 namespace {
@@ -123,7 +125,7 @@ TEST(KFashionCaption, EmptyPartsAndEmptyValuesSayNothing) {
 TEST(KFashionCaption, SharedReferenceExample) {
   std::string dir = std::string(COUTURE_SHARED_TESTDATA) + "/kfashion/";
   std::ifstream label_file(dir + "example.json"), expected_file(dir + "expected.json");
-  if (!label_file || !expected_file) GTEST_SKIP() << "shared test data not found at " << dir;
+  COUTURE_NEED_REFERENCE(label_file && expected_file, "shared test data not found at " << dir);
   std::stringstream bytes;
   bytes << label_file.rdbuf();
   auto expected = nlohmann::json::parse(expected_file);

@@ -1,5 +1,6 @@
 // Drives the Couture studio in Debian's headless chromium as a designer would: picks a garment, types a prompt,
-// presses Ctrl+Enter, waits for the four best images, and saves a screenshot.
+// presses Ctrl+Enter, waits for the four best images, and saves a screenshot. What the page shows of the server's
+// facts (limits, defaults, palette, caption sentences) is checked against GET /v1/config.
 // Usage: node studio.mjs URL OUT.png   (CHROMIUM overrides /usr/bin/chromium). Exit status 0 only on success.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,9 +36,12 @@ try {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
 
+  // What the page reads from the server instead of knowing it: limits, sampling defaults, pickers, palette.
+  const config = await (await fetch(new URL('/v1/config', url))).json();
+  const max = config.limits.max_prompt_chars;
   await page.goto(url);
   await page.waitForSelector('#pick-색상');
-  // The pickers write the template; the counter counts characters, not bytes.
+  // The pickers write the caption template, the sentences as the server gives them.
   await page.selectOption('#pick-part', '하의');
   const composed = await page.inputValue('#prompt');
   if (!composed.includes('하의에서 카테고리는 팬츠이다.') || !composed.includes('하의에서 프린트에는 스트라이프이다.'))
@@ -45,12 +49,29 @@ try {
   await page.selectOption('#pick-part', '상의');
   await page.selectOption('#pick-카테고리', '셔츠');
   await page.selectOption('#pick-색상', '네이비');
+  const navy = await page.inputValue('#prompt');
+  if (!navy.startsWith('상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 셔츠이다.'))
+    throw new Error(`after picking 네이비 and 셔츠 the pickers wrote "${navy}"`);
+  const swatch = await page.$eval('#pick-색상', (select) => getComputedStyle(select.previousSibling).backgroundColor);
+  const rgb = (hex) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+  if (swatch !== rgb(config.palette['네이비'])) throw new Error(`the 네이비 swatch is ${swatch}`);
+  // Settings start at the server's defaults.
+  const n = await page.inputValue('#n');
+  const topK = await page.inputValue('#top_k');
+  if (n !== String(config.defaults.n) || topK !== String(config.defaults.top_k))
+    throw new Error(`the settings start at n ${n}, top_k ${topK}`);
 
+  // The counter counts characters, not bytes, and the prompt stops at the server's limit.
+  await page.fill('#prompt', '가'.repeat(max + 30));
+  const full = await page.textContent('#counter');
+  if (full !== `${max}/${max}` || [...await page.inputValue('#prompt')].length !== max)
+    throw new Error(`a prompt of ${max + 30} characters leaves the counter at ${full}`);
   await page.fill('#prompt', '');
   await page.click('#prompt');
   await page.keyboard.type(PROMPT);
   const counter = await page.textContent('#counter');
-  if (counter !== `${[...PROMPT].length}/200`) throw new Error(`the counter shows ${counter} for ${[...PROMPT].length} characters`);
+  if (counter !== `${[...PROMPT].length}/${max}`)
+    throw new Error(`the counter shows ${counter} for ${[...PROMPT].length} characters`);
   await page.keyboard.press('Control+Enter');
 
   await page.waitForFunction(() => {

@@ -1,0 +1,131 @@
+#include "generate/bundle.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "io/safetensors.h"
+#include "models/clip.h"
+#include "models/dalle.h"
+#include "models/vqgan.h"
+#include "text/wordpiece.h"
+
+namespace couture {
+namespace fs = std::filesystem;
+
+namespace {
+
+// A file named by model.json: a plain name inside the bundle, so a manifest can never point elsewhere.
+fs::path bundle_file(const BundleManifest& m, const nlohmann::ordered_json& part, const std::string& field,
+                     bool required) {
+  const std::string where = (m.dir / "model.json").string() + ": field '" + field + "'";
+  if (!part.contains(field)) {
+    COUTURE_CHECK_INPUT(!required, where, " is missing");
+    return {};
+  }
+  const auto& entry = part[field];
+  COUTURE_CHECK_INPUT(entry.is_object() && entry.contains("file") && entry["file"].is_string(), where,
+                      " must be an object with a \"file\" name");
+  const std::string name = entry["file"].get<std::string>();
+  COUTURE_CHECK_INPUT(!name.empty() && name.find('/') == std::string::npos && name.find('\\') == std::string::npos &&
+                          name != "." && name != "..",
+                      where, ": file '", name, "' must be a plain file name inside the bundle folder");
+  const fs::path path = m.dir / name;
+  COUTURE_CHECK_INPUT(fs::is_regular_file(path), where, ": ", path.string(), " does not exist");
+  if (entry.contains("bytes")) {
+    COUTURE_CHECK_INPUT(entry["bytes"].is_number_unsigned(), where, ".bytes must be a non-negative integer");
+    const auto want = entry["bytes"].get<uint64_t>();
+    const auto have = uint64_t(fs::file_size(path));
+    COUTURE_CHECK_INPUT(want == have, path.string(), ": ", have, " bytes, but model.json records ", want,
+                        " (truncated or replaced?)");
+  }
+  return path;
+}
+
+// `X` or `X/<stem>.safetensors` when X is a run folder.
+fs::path model_file(const fs::path& source, const std::string& stem) {
+  return run_file(source, stem + ".safetensors");
+}
+
+nlohmann::json run_info(const fs::path& source) {
+  const fs::path run = fs::is_directory(source) ? source / "run.json" : source.parent_path() / "run.json";
+  return read_json_file_or_null(run);
+}
+
+std::string now_utc() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return text;
+}
+
+nlohmann::ordered_json copy_into(const fs::path& from, const fs::path& out, const std::string& name) {
+  const std::string bytes = read_file(from);
+  write_file_atomic(out / name, bytes);
+  return {{"file", name}, {"bytes", bytes.size()}};
+}
+
+}  // namespace
+
+BundleManifest BundleManifest::load(const fs::path& dir) {
+  BundleManifest m;
+  m.dir = dir;
+  const fs::path path = dir / "model.json";
+  COUTURE_CHECK_INPUT(fs::is_directory(dir), dir.string(), ": no such model bundle folder");
+  COUTURE_CHECK_INPUT(fs::is_regular_file(path), dir.string(), ": not a model bundle (no model.json)");
+  m.json = read_ordered_json_file(path);
+  COUTURE_CHECK_INPUT(m.json.is_object(), path.string(), ": must be a JSON object");
+  COUTURE_CHECK_INPUT(m.json.value("format", "") == kBundleFormat, path.string(), ": field 'format' must be \"",
+                      kBundleFormat, "\"");
+  COUTURE_CHECK_INPUT(m.json.contains("version") && m.json["version"].is_number_integer(), path.string(),
+                      ": field 'version' must be an integer");
+  const int version = m.json["version"].get<int>();
+  COUTURE_CHECK_INPUT(version == kBundleVersion, path.string(), ": bundle version ", version,
+                      " is not supported (this build reads version ", kBundleVersion, ")");
+  m.name = m.json.contains("name") && m.json["name"].is_string() ? m.json["name"].get<std::string>()
+                                                                  : dir.filename().string();
+  m.vocab = bundle_file(m, m.json, "tokenizer", true);
+  m.vqgan = bundle_file(m, m.json, "vqgan", true);
+  m.dalle = bundle_file(m, m.json, "dalle", true);
+  m.reranker = bundle_file(m, m.json, "reranker", false);
+  if (m.json.contains("defaults")) {
+    try {
+      m.defaults = SamplingDefaults::from_json(m.json["defaults"]);
+    } catch (const FieldError& e) {
+      throw InputError(path.string() + ": field 'defaults': " + e.what());
+    }
+  }
+  return m;
+}
+
+BundleManifest write_bundle(const BundleSources& s, const fs::path& out) {
+  fs::create_directories(out);
+  const fs::path vqgan = model_file(s.vqgan, "vqgan"), dalle = model_file(s.dalle, "dalle");
+  const fs::path vocab = run_file(s.vocab, "vocab.txt");
+  const auto tokenizer = WordPieceTokenizer::load(vocab);  // refuses a bad vocabulary before anything is written
+
+  nlohmann::ordered_json m = {{"format", kBundleFormat}, {"version", kBundleVersion}, {"name", s.name}};
+  m["tokenizer"] = copy_into(vocab, out, "vocab.txt");
+  m["tokenizer"]["size"] = tokenizer.vocab_size();
+  m["vqgan"] = copy_into(vqgan, out, "vqgan.safetensors");
+  m["vqgan"]["config"] = find_vqgan_config(SafetensorsFile::open(vqgan), std::nullopt).to_json();
+  m["dalle"] = copy_into(dalle, out, "dalle.safetensors");
+  m["dalle"]["config"] = dalle_config_for(SafetensorsFile::open(dalle)).to_json();
+  nlohmann::json provenance = {{"created", now_utc()}, {"vqgan", run_info(s.vqgan)}, {"dalle", run_info(s.dalle)}};
+  if (!s.reranker.empty()) {
+    const fs::path clip = model_file(s.reranker, "clip");
+    m["reranker"] = copy_into(clip, out, "clip.safetensors");
+    m["reranker"]["config"] = clip_config_from(SafetensorsFile::open(clip)).to_json();
+    provenance["reranker"] = run_info(s.reranker);
+  }
+  m["defaults"] = s.defaults.to_json();
+  provenance.update(s.extra_provenance);
+  m["provenance"] = provenance;
+  write_file_atomic(out / "model.json", m.dump(2) + "\n");
+  return BundleManifest::load(out);
+}
+
+}  // namespace couture

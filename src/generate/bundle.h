@@ -1,0 +1,48 @@
+// A model bundle: the folder `couture generate`, the server and the evaluation load. model.json names the files (plain
+// names inside the folder, never paths) and records how they were made:
+//   {"format": "couture-bundle", "version": 1, "name": "default",
+//    "tokenizer": {"file": "vocab.txt", "size": 233},
+//    "vqgan": {"file": "vqgan.safetensors", "bytes": N, "config": {...}},
+//    "dalle": {"file": "dalle.safetensors", "bytes": N, "config": {...}},
+//    "reranker": {"file": "clip.safetensors", "bytes": N, "config": {...}},
+//    "defaults": {"n": 16, "top": 4, ...},           (GenerateParams fields a request does not set)
+//    "provenance": {"vqgan": run.json, "dalle": ..., "reranker": ..., "created": ...}}
+// docs/formats.md describes it.
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "generate/generate_params.h"
+
+namespace couture {
+
+inline constexpr const char* kBundleFormat = "couture-bundle";
+inline constexpr int kBundleVersion = 1;
+
+struct BundleManifest {
+  std::filesystem::path dir;
+  std::string name;
+  std::filesystem::path vocab, vqgan, dalle, reranker;  // inside dir
+  nlohmann::ordered_json json;                          // the whole model.json
+
+  // Reads DIR/model.json and checks format, version, field types, that every named file is a plain name that exists
+  // with the recorded size. InputError naming the file and field otherwise.
+  static BundleManifest load(const std::filesystem::path& dir);
+  SamplingDefaults defaults;  // model.json "defaults" (none set when absent), checked by load
+};
+
+// What `couture bundle` puts together: run folders (or files) of each model and the vocabulary.
+struct BundleSources {
+  std::filesystem::path vocab, vqgan, dalle, reranker;
+  std::string name = "default";
+  SamplingDefaults defaults;
+  nlohmann::json extra_provenance = nlohmann::json::object();  // e.g. the dataset and commands of a script
+};
+
+// Copies the model files into `out` (atomically, each file), writes model.json last, and checks the result loads.
+// A run folder X stands for X/<model>.safetensors; its run.json goes into the provenance.
+BundleManifest write_bundle(const BundleSources& sources, const std::filesystem::path& out);
+
+}  // namespace couture

@@ -1,0 +1,81 @@
+// What one generation request asks for, kept apart from what is fixed when the model bundle is loaded
+// (LoadParams). Shared by `couture generate`, the server's JSON API and the evaluation.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace couture {
+
+constexpr int kMaxPromptChars = 200;  // characters (code points), as the studio's counter shows
+constexpr int kMaxCandidates = 64;
+constexpr double kMaxTemperature = 10.0;
+constexpr int kMaxTopK = 1 << 20;
+constexpr double kMaxCondScale = 50.0;
+constexpr size_t kMaxInitCodes = 4096;  // a 64x64 code grid; the generator checks the bundle's own size
+
+// An InputError about one request field: the server answers {"error": what(), "field": field()}.
+class FieldError : public InputError {
+ public:
+  FieldError(std::string field, const std::string& message) : InputError(message), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }  // "" when the whole request is at fault
+
+ private:
+  std::string field_;
+};
+
+struct LoadParams {
+  std::filesystem::path model_dir;  // a bundle folder with model.json
+  bool bf16 = false;                // bf16 weights and matmuls for the transformer and decoder
+};
+
+struct GenerateParams {
+  std::string prompt;
+  int n = 16;               // candidates sampled
+  int top = 4;              // best kept after reranking
+  uint64_t seed = 0;        // candidate i uses seed + i
+  double temperature = 1.0;
+  int top_k = 0;            // 0: off
+  double top_p = 1.0;       // 1: off
+  double cond_scale = 1.0;  // classifier-free guidance; 1: off
+  std::vector<int64_t> init_codes;  // codes of a design to vary ("variations of this one"); empty: none
+  int num_init_codes = 0;           // how many of them are kept (0 with init_codes: the original's 43.75%)
+
+  // Checks ranges; throws FieldError naming the field ("n must be an integer 1..64, got 100").
+  void validate() const;
+  nlohmann::json to_json() const;
+  // Unknown fields, wrong types and out-of-range values are a FieldError naming the field. Absent fields keep
+  // their defaults; the result is validated unless `validate` is false (when defaults are still to be merged).
+  static GenerateParams from_json(const nlohmann::json& j, bool validate = true);
+  // The settings that go into each PNG and reply: everything but the prompt and init codes (their count only).
+  nlohmann::json settings_json() const;
+};
+
+// The sampling settings a model bundle chooses for requests that do not (model.json "defaults", e.g. the guidance
+// scale its training run found best). Each is set or not.
+struct SamplingDefaults {
+  std::optional<int> n, top, top_k;
+  std::optional<double> temperature, top_p, cond_scale;
+
+  // A JSON object of those six fields; another field, a wrong type or an out-of-range value is a FieldError
+  // naming it.
+  static SamplingDefaults from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;  // the fields set
+};
+
+// The one rule every front end (couture generate, eval generate, the server) follows: each setting the request
+// does not state (`stated(field)`: a command line option given, a JSON field present) comes from the bundle's
+// defaults. The result is validated (FieldError).
+GenerateParams with_defaults(GenerateParams request, const SamplingDefaults& defaults,
+                             const std::function<bool(const std::string& field)>& stated);
+
+// Counts UTF-8 code points; invalid UTF-8 is a FieldError naming `field`.
+size_t utf8_length(const std::string& text, const std::string& field);
+
+}  // namespace couture

@@ -1,0 +1,473 @@
+#include "serve/server.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+
+#include "core/log.h"
+#include "serve/web_page.h"
+#include "text/caption.h"
+#include "text/fmnist_vocabulary.h"
+#include "text/lexicon.h"
+#include "text/prompt_parse.h"
+
+namespace couture {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kIdPattern = "([0-9a-f]{16})";
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// At most `max` bytes of `text`, cut at a UTF-8 character boundary, for messages that quote the client.
+std::string clip(const std::string& text, size_t max = 120) {
+  if (text.size() <= max) return text;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(dump(body), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message, const std::string& field = "") {
+  json body = {{"error", message}};
+  if (!field.empty()) body["field"] = field;
+  send_json(res, status, body);
+}
+
+bool is_loopback_name(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+// The host part of a Host header ("127.0.0.1:8080" -> "127.0.0.1", "[::1]:80" -> "[::1]").
+std::string host_name(const std::string& header) {
+  if (!header.empty() && header[0] == '[') return header.substr(0, header.find(']') + 1);
+  return header.substr(0, header.find(':'));
+}
+
+const char* reason_for(int status) {
+  switch (status) {
+    case 400: return "bad request";
+    case 403: return "forbidden";
+    case 404: return "not found";
+    case 405: return "method not allowed";
+    case 408: return "request timed out";
+    case 413: return "request body too large";
+    case 414: return "request URI too long";
+    case 415: return "unsupported media type";
+    case 416: return "range not satisfiable";
+    case 429: return "too many requests";
+    default: return status >= 500 ? "internal server error" : "request refused";
+  }
+}
+
+json limits_json(size_t max_body_bytes) {
+  return {{"max_prompt_chars", kMaxPromptChars}, {"max_n", kMaxCandidates},  {"max_temperature", kMaxTemperature},
+          {"max_top_k", kMaxTopK},               {"max_cond_scale", kMaxCondScale}, {"max_body_bytes", max_body_bytes}};
+}
+
+// The studio's pickers, in K-Fashion's label order: Couture-FMNIST's vocabulary (the default model's) for colours,
+// categories and prints, the lexicon's K-Fashion values for the rest. Each carries its caption sentence with
+// {part} and {value} left to fill, written by the caption code (so with its 은/는/에는), and the value it starts at.
+json studio_pickers() {
+  json colours = json::array(), categories = json::object();
+  for (const auto& colour : fmnist_palette()) colours.push_back(colour.name);
+  for (const auto& garment : fmnist_garment_classes()) categories[garment.part].push_back(garment.category);
+  const Lexicon& lexicon = default_lexicon();
+  struct Picker {
+    const char* attribute;
+    json values;
+    const char* initial;
+  };
+  const Picker table[] = {
+      {"기장", lexicon.values("기장"), ""},         {"색상", colours, "레드"},
+      {"서브색상", colours, "화이트"},              {"카테고리", categories, ""},
+      {"소매기장", lexicon.values("소매기장"), ""}, {"프린트", fmnist_prints(), "스트라이프"},
+      {"넥라인", lexicon.values("넥라인"), ""},     {"핏", lexicon.values("핏"), ""},
+  };
+  json pickers = json::array();
+  for (const auto& p : table) {
+    kfashion::Attribute placeholder{p.attribute, {"{value}"}, kfashion::is_list_attribute(p.attribute)};
+    json picker = {{"attribute", p.attribute},
+                   {"sentence", kfashion::attribute_sentence("{part}", placeholder, kfashion::CaptionCompat::couture)},
+                   {"initial", p.initial},
+                   {"required", p.values.is_object()},  // a garment always has a category
+                   {"swatches", p.values == colours}};  // colour pickers show the colour
+    picker[p.values.is_object() ? "values_by_part" : "values"] = p.values;
+    pickers.push_back(picker);
+  }
+  return pickers;
+}
+
+// GET /v1/config: what a client needs to build requests, and the studio's pickers (docs/serve.md).
+json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes) {
+  json settings = GenerateParams{}.settings_json();
+  settings.erase("seed");
+  settings.update(defaults.to_json());  // the bundle's choices over GenerateParams' own
+  json palette = json::object(), parts = json::array();
+  for (const auto& colour : fmnist_palette()) palette[colour.name] = hex_colour(colour);
+  for (const auto& garment : fmnist_garment_classes())
+    if (std::find(parts.begin(), parts.end(), garment.part) == parts.end()) parts.push_back(garment.part);
+  return {{"limits", limits_json(max_body_bytes)},
+          {"defaults", settings},
+          {"palette", palette},
+          {"parts", parts},
+          {"pickers", studio_pickers()}};
+}
+
+}  // namespace
+
+struct StudioServer::Impl {
+  ServerOptions options;
+  JobQueue queue;
+  SamplingDefaults defaults;  // the bundle's, read once from the generator's description
+  httplib::Server http;
+  std::thread thread;
+  int port = -1;
+  int listen_socket = -1;
+  std::once_flag stop_once;
+  std::atomic<bool> stopped{false};
+  std::mutex seed_mutex;
+  std::mt19937_64 seed_rng{std::random_device{}()};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  Impl(std::unique_ptr<Generator> generator, ServerOptions o)
+      : options(std::move(o)), queue(std::move(generator), options.queue) {
+    const json& model = queue.model();
+    if (model.is_object() && model.contains("defaults")) defaults = SamplingDefaults::from_json(model["defaults"]);
+    configure();
+    add_routes();
+  }
+
+  void configure();
+  void add_routes();
+  void generate(const httplib::Request& req, httplib::Response& res);
+  void events(const httplib::Request& req, httplib::Response& res);
+  json job_json(const JobSnapshot& job) const;
+  uint64_t random_seed() {
+    std::lock_guard lock(seed_mutex);
+    return seed_rng() >> 32;  // 32 bits: easy to read, type and share
+  }
+};
+
+void StudioServer::Impl::configure() {
+  size_t threads = size_t(std::max(2, options.threads));
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  auto timeout = options.io_timeout.count();
+  http.set_read_timeout(timeout);
+  http.set_write_timeout(timeout);
+  http.set_keep_alive_timeout(timeout);
+  http.set_keep_alive_max_count(100);
+  http.set_payload_max_length(options.max_body_bytes);
+  // cpp-httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and take half the
+  // connections; SO_REUSEADDR alone allows a quick restart and makes a second server fail to bind.
+  http.set_socket_options([this](int socket) {
+    int yes = 1;
+    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_socket = socket;
+  });
+  http.set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                            {"Referrer-Policy", "no-referrer"},
+                            {"X-Frame-Options", "DENY"}});
+
+  // A page on another site must not drive a studio on this machine: browsers send that site's name as Host after
+  // a DNS rebinding, so a loopback server answers only to loopback names.
+  bool loopback = is_loopback_name(options.host);
+  http.set_pre_routing_handler([this, loopback](const httplib::Request& req, httplib::Response& res) {
+    std::string host = host_name(req.get_header_value("Host"));
+    if (loopback && !host.empty() && !is_loopback_name(host)) {
+      send_error(res, 403, "Host '" + clip(host, 60) + "' is not this server; open " + options.host + ":" +
+                               std::to_string(port) + " directly");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // Every error answer is JSON, including the ones httplib makes itself (400, 404, 413, 414).
+  size_t max_body = options.max_body_bytes;
+  http.set_error_handler(httplib::Server::HandlerWithResponse([max_body](const httplib::Request& req,
+                                                                         httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message = reason_for(res.status);
+    if (res.status == 404) message = "no such resource: " + req.method + " " + clip(req.path, 100);
+    if (res.status == 413) message = "the request body is larger than " + std::to_string(max_body) + " bytes";
+    send_error(res, res.status, message);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string message = "internal error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      message += std::string(": ") + e.what();
+    } catch (...) {
+    }
+    log::warn("server: " + message);
+    send_error(res, 500, message);
+  });
+}
+
+json StudioServer::Impl::job_json(const JobSnapshot& job) const {
+  std::string base = "/v1/jobs/" + job.id;
+  json j = {{"id", job.id},
+            {"status", status_name(job.status)},
+            {"url", base},
+            {"events", base + "/events"},
+            {"prompt", job.params.prompt},
+            {"understood", parse_prompt(job.params.prompt).to_json()},
+            {"settings", job.settings},
+            {"progress", {{"stage", job.stage}, {"done", job.done}, {"total", job.total}, {"fraction", job.progress}}},
+            {"queued_s", job.queued_s},
+            {"run_s", job.run_s}};
+  if (job.status == JobStatus::queued) j["queue_position"] = job.queue_position;
+  if (!job.error.empty()) j["error"] = job.error;
+  if (job.status == JobStatus::done) {
+    json results = json::array();
+    for (size_t rank = 0; rank < job.results.size(); ++rank) {
+      const auto& r = job.results[rank];
+      results.push_back({{"rank", rank},
+                         {"index", r.index},
+                         {"seed", r.seed},
+                         {"score", r.score},
+                         {"url", base + "/images/" + std::to_string(rank) + ".png"}});
+    }
+    j["results"] = results;
+    j["timings"] = job.timings;
+  }
+  return j;
+}
+
+void StudioServer::Impl::generate(const httplib::Request& req, httplib::Response& res) {
+  // JSON only: a form on another site cannot post JSON without the browser asking this server first (CORS),
+  // and this server never says yes.
+  std::string type = req.get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) != 0) {
+    send_error(res, 415, "send the request as Content-Type: application/json");
+    return;
+  }
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::exception& e) {  // parse errors, and numbers too large for a double
+    send_error(res, 400, "malformed JSON: " + clip(e.what(), 200));
+    return;
+  }
+  try {
+    if (body.is_object() && !body.contains("seed")) body["seed"] = random_seed();
+    std::vector<int64_t> variation_codes;
+    if (body.is_object() && body.contains("variation_of")) {
+      // "Variations of this one": prime with the codes of a candidate this server made, by job id and rank.
+      const json v = body["variation_of"];
+      body.erase("variation_of");
+      if (!v.is_object() || !v.contains("job") || !v["job"].is_string() || !v.contains("rank") ||
+          !v["rank"].is_number_integer() || v.size() != 2)
+        throw FieldError("variation_of", "variation_of must be {\"job\": \"<id>\", \"rank\": <integer>}");
+      int64_t rank = v["rank"].is_number_unsigned() ? int64_t(std::min<uint64_t>(v["rank"].get<uint64_t>(), 1u << 20))
+                                                    : v["rank"].get<int64_t>();
+      auto codes = rank >= 0 ? queue.codes(v["job"].get<std::string>(), size_t(rank)) : std::nullopt;
+      if (!codes)
+        throw FieldError("variation_of", "variation_of names no finished result (job '" +
+                                             clip(v["job"].get<std::string>(), 40) + "', rank " +
+                                             std::to_string(rank) + "); results are kept " +
+                                             std::to_string(options.queue.keep_for.count() / 60) + " minutes");
+      if (codes->empty()) throw FieldError("variation_of", "this model gives no codes to vary");
+      variation_codes = *codes;
+    }
+    // The bundle's sampling defaults (model.json "defaults") fill the fields a request leaves out.
+    auto params = with_defaults(GenerateParams::from_json(body, /*validate=*/false), defaults,
+                                [&](const std::string& field) { return body.contains(field); });
+    if (!variation_codes.empty()) {
+      if (!params.init_codes.empty()) throw FieldError("init_codes", "give init_codes or variation_of, not both");
+      params.init_codes = std::move(variation_codes);
+      params.validate();
+    }
+    auto submitted = queue.submit(params);
+    auto job = queue.get(submitted.id);
+    json reply = job ? job_json(*job) : json{{"id", submitted.id}, {"status", "queued"}};
+    reply["queue_position"] = submitted.queue_position;
+    res.set_header("Location", "/v1/jobs/" + submitted.id);
+    send_json(res, 202, reply);
+  } catch (const FieldError& e) {
+    send_error(res, 400, e.what(), e.field());
+  } catch (const InputError& e) {
+    send_error(res, 400, e.what());
+  } catch (const QueueFull& e) {
+    res.set_header("Retry-After", "5");
+    send_error(res, 429, e.what());
+  } catch (const ShuttingDown& e) {
+    send_error(res, 503, e.what());
+  } catch (const json::exception& e) {
+    send_error(res, 400, std::string("bad request: ") + clip(e.what(), 200));
+  }
+}
+
+void StudioServer::Impl::events(const httplib::Request& req, httplib::Response& res) {
+  std::string id = req.matches[1];
+  if (!queue.get(id)) {
+    send_error(res, 404, "no job '" + id + "' (it finished long ago, or never was)");
+    return;
+  }
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Accel-Buffering", "no");
+  auto keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(options.event_keepalive);
+  // One event per change of the job: "progress" while it waits or runs, then its final status, then the end.
+  res.set_chunked_content_provider(
+      "text/event-stream", [this, id, keepalive, seen = uint64_t(0)](size_t, httplib::DataSink& sink) mutable {
+        auto job = queue.wait_change(id, seen, keepalive);
+        if (!job) {
+          sink.done();
+          return true;
+        }
+        if (job->version == seen) {
+          // Shutting down: end once the job has its final status (sent above) or the queue has stopped; a running
+          // job is still being cancelled until then, and its "cancelled" event must reach the client.
+          if (queue.stopping() && (is_finished(job->status) || queue.stopped())) {
+            sink.done();
+            return true;
+          }
+          const char ping[] = ": keep-alive\n\n";
+          return sink.write(ping, sizeof ping - 1);
+        }
+        seen = job->version;
+        bool final = is_finished(job->status);
+        std::string text = std::string("event: ") + (final ? status_name(job->status) : "progress") +
+                           "\ndata: " + dump(job_json(*job)) + "\n\n";
+        if (!sink.write(text.data(), text.size())) return false;
+        if (final) sink.done();
+        return true;
+      });
+}
+
+void StudioServer::Impl::add_routes() {
+  auto page = [](const char* type, std::string_view body, bool csp) {
+    return [type, body, csp](const httplib::Request&, httplib::Response& res) {
+      if (csp)
+        res.set_header("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(body.data(), body.size(), type);
+    };
+  };
+  http.Get("/", page("text/html; charset=utf-8", studio_html(), true));
+  http.Get("/studio.js", page("text/javascript; charset=utf-8", studio_js(), false));
+  http.Get("/studio.css", page("text/css; charset=utf-8", studio_css(), false));
+  http.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    bool stopping = queue.stopping();
+    send_json(res, stopping ? 503 : 200,
+              {{"status", stopping ? "stopping" : "ok"},
+               {"model", queue.model()},
+               {"queue", queue.stats()},
+               {"limits", limits_json(options.max_body_bytes)},
+               {"uptime_s", uptime}});
+  });
+  http.Get("/v1/config", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, studio_config(defaults, options.max_body_bytes));
+  });
+
+  http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) { generate(req, res); });
+  // What a prompt is read as (attributes, words not recognised), for the studio to show while the user types.
+  http.Post("/v1/understand", [this](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+      return send_error(res, 415, "send the request as Content-Type: application/json");
+    try {
+      const json body = json::parse(req.body);
+      if (!body.is_object() || !body.contains("prompt") || body.size() != 1)
+        throw FieldError("prompt", "send {\"prompt\": \"...\"}");
+      GenerateParams p = GenerateParams::from_json(body);
+      p.validate();
+      send_json(res, 200, parse_prompt(p.prompt).to_json());
+    } catch (const FieldError& e) {
+      send_error(res, 400, e.what(), e.field());
+    } catch (const InputError& e) {
+      send_error(res, 400, e.what());
+    } catch (const json::exception& e) {
+      send_error(res, 400, "malformed JSON: " + clip(e.what(), 200));
+    }
+  });
+
+  http.Get(std::string("/v1/jobs/") + kIdPattern, [this](const httplib::Request& req, httplib::Response& res) {
+    auto job = queue.get(req.matches[1]);
+    if (!job) return send_error(res, 404, "no job '" + std::string(req.matches[1]) + "'");
+    send_json(res, 200, job_json(*job));
+  });
+  http.Delete(std::string("/v1/jobs/") + kIdPattern, [this](const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.matches[1];
+    if (!queue.cancel(id)) return send_error(res, 404, "no job '" + id + "'");
+    auto job = queue.get(id);
+    send_json(res, 200, job ? job_json(*job) : json{{"id", id}, {"status", "cancelled"}});
+  });
+  http.Get(std::string("/v1/jobs/") + kIdPattern + "/events",
+           [this](const httplib::Request& req, httplib::Response& res) { events(req, res); });
+  http.Get(std::string("/v1/jobs/") + kIdPattern + "/images/([0-9]{1,3})\\.png",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             std::string id = req.matches[1];
+             size_t rank = std::stoul(req.matches[2]);
+             auto png = queue.png(id, rank);
+             if (!png) return send_error(res, 404, "no image " + std::to_string(rank) + " of job '" + id + "'");
+             res.set_header("Cache-Control", "private, max-age=3600, immutable");
+             res.set_header("Content-Disposition",
+                            "inline; filename=\"couture-" + id + "-" + std::to_string(rank) + ".png\"");
+             res.set_content(*png, "image/png");
+           });
+}
+
+StudioServer::StudioServer(std::unique_ptr<Generator> generator, ServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(generator), std::move(options))) {}
+
+StudioServer::~StudioServer() { stop(); }
+
+int StudioServer::bind() {
+  if (impl_->port >= 0) return impl_->port;
+  const auto& o = impl_->options;
+  int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
+  COUTURE_CHECK_INPUT(port > 0, "cannot listen on ", o.host, ":", o.port,
+                      " (the address is in use, not this machine's, or needs privileges)");
+  // cpp-httplib listens with a backlog of 5, so a burst of clients would wait a second for SYN retries; Linux
+  // updates the backlog of a listening socket when listen() is called again.
+  ::listen(impl_->listen_socket, SOMAXCONN);
+  impl_->port = port;
+  return port;
+}
+
+void StudioServer::serve() {
+  bind();
+  if (!impl_->stopped) impl_->http.listen_after_bind();
+}
+
+void StudioServer::start() {
+  bind();
+  impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
+  for (int i = 0; i < 5000 && !impl_->http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  COUTURE_CHECK(impl_->http.is_running(), "the server on ", url(), " did not start");
+}
+
+void StudioServer::stop() {
+  std::call_once(impl_->stop_once, [this] {
+    impl_->stopped = true;
+    impl_->queue.shutdown();  // cancels the jobs; event streams send their final event and end
+    impl_->http.stop();       // no new connections
+    if (impl_->thread.joinable()) impl_->thread.join();  // open requests finish
+  });
+}
+
+int StudioServer::port() const { return impl_->port; }
+
+std::string StudioServer::url() const {
+  const std::string& h = impl_->options.host;
+  std::string host = h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  return "http://" + host + ":" + std::to_string(impl_->port) + "/";
+}
+
+JobQueue& StudioServer::jobs() { return impl_->queue; }
+
+}  // namespace couture

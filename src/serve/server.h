@@ -1,0 +1,48 @@
+// `couture serve`: the web studio (GET /) and the JSON API (POST /v1/generate, GET/DELETE /v1/jobs/{id}, server-sent
+// events, result PNGs, GET /v1/config, GET /health) in front of one JobQueue. docs/serve.md is the reference.
+// Requests never name files: results are addressed by job id and rank only. cpp-httplib stays inside server.cpp.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "serve/job_queue.h"
+
+namespace couture {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // loopback by default; another address exposes the studio to the network
+  int port = 8080;                 // 0: any free port (see StudioServer::port())
+  JobQueueOptions queue;
+  size_t max_body_bytes = 64 * 1024;  // larger requests get 413
+  int threads = 64;                   // connections served at once (event streams hold one each)
+  std::chrono::seconds io_timeout{5};  // a client that sends or reads nothing for this long is dropped
+  std::chrono::seconds event_keepalive{10};  // a comment line on idle event streams, so proxies keep them open
+};
+
+class StudioServer {
+ public:
+  StudioServer(std::unique_ptr<Generator> generator, ServerOptions options);
+  ~StudioServer();  // stop()s
+  StudioServer(const StudioServer&) = delete;
+  StudioServer& operator=(const StudioServer&) = delete;
+
+  // Binds host:port (throws Error naming them when it cannot) and returns the port.
+  int bind();
+  // Serves until stop() (binding first if needed).
+  void serve();
+  // bind(), then serve() on a thread of its own; returns once requests are answered.
+  void start();
+  // Stops accepting, cancels the jobs, ends event streams and waits for open requests. Any thread; idempotent.
+  void stop();
+
+  int port() const;
+  std::string url() const;  // http://host:port/
+  JobQueue& jobs();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace couture

@@ -1,0 +1,19 @@
+#include "serve/web_page.h"
+
+#include <cstddef>
+
+namespace couture {
+namespace embedded {  // generated from web/ by couture_embed (CMakeLists.txt)
+extern const unsigned char studio_html[], studio_css[], studio_js[];
+extern const size_t studio_html_size, studio_css_size, studio_js_size;
+}  // namespace embedded
+
+namespace {
+std::string_view text(const unsigned char* bytes, size_t size) { return {reinterpret_cast<const char*>(bytes), size}; }
+}  // namespace
+
+std::string_view studio_html() { return text(embedded::studio_html, embedded::studio_html_size); }
+std::string_view studio_css() { return text(embedded::studio_css, embedded::studio_css_size); }
+std::string_view studio_js() { return text(embedded::studio_js, embedded::studio_js_size); }
+
+}  // namespace couture

@@ -1,0 +1,348 @@
+'use strict';
+// Couture studio: pickers -> caption, POST /v1/generate, progress from server-sent events, results and history.
+// What the server owns comes from GET /v1/config (docs/serve.md): the limits, the bundle's sampling defaults, the
+// pickers with their values and the caption sentence each writes (built by the server's caption code), and the
+// colours' RGB. The page itself knows none of it.
+const STAGES = { sample: '이미지 코드 생성 중', decode: '이미지로 복원 중', rerank: '설명과 맞는 순서로 고르는 중' };
+const STATUS = { queued: '대기 중', running: '생성 중', done: '완료', failed: '실패', cancelled: '취소됨' };
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  for (const child of children) node.append(child);
+  return node;
+};
+const chars = (text) => [...text].length;
+
+// A picker's sentence: the server's template with the part and the value put in (functions, so that a `$` in a
+// value is not a replacement pattern).
+function sentence(part, picker, value) {
+  return picker.sentence.replace('{part}', () => part).replace('{value}', () => value);
+}
+
+let config = null;  // GET /v1/config
+const state = { job: null, source: null, poll: null, showAll: false, history: [], current: null };
+const pickers = {};
+
+function buildSettings() {
+  const { limits, defaults } = config;
+  const counts = [];
+  for (let count = 4; count < limits.max_n; count *= 2) counts.push(count);
+  counts.push(limits.max_n);
+  if (!counts.includes(defaults.n)) counts.push(defaults.n);
+  const n = $('n');
+  for (const count of counts.sort((a, b) => a - b)) n.append(el('option', { value: count, textContent: count }));
+  n.value = defaults.n;
+  for (const name of ['temperature', 'top_k', 'top_p', 'cond_scale']) $(name).value = defaults[name];
+  $('temperature').max = limits.max_temperature;
+  $('top_k').max = limits.max_top_k;
+  $('cond_scale').max = limits.max_cond_scale;
+}
+
+function buildPickers() {
+  const box = $('pickers');
+  const part = el('select', { id: 'pick-part' });
+  for (const name of config.parts) part.append(el('option', { value: name, textContent: name }));
+  box.append(el('label', {}, '부위', part));
+  pickers.part = part;
+  for (const picker of config.pickers) {
+    const select = el('select', { id: 'pick-' + picker.attribute });
+    const row = el('span', { className: 'picker-row' });
+    if (picker.swatches) row.append(el('span', { className: 'swatch none' }));
+    row.append(select);
+    box.append(el('label', {}, picker.attribute, row));
+    pickers[picker.attribute] = select;
+    fillOptions(picker);
+  }
+  box.addEventListener('change', (event) => {
+    if (event.target === part) config.pickers.filter((p) => p.values_by_part).forEach(fillOptions);
+    composePrompt();
+  });
+}
+
+function fillOptions(picker) {
+  const select = pickers[picker.attribute];
+  const values = picker.values || picker.values_by_part[pickers.part.value] || [];
+  const previous = select.value;
+  select.replaceChildren();
+  if (!picker.required) select.append(el('option', { value: '', textContent: '(선택 안 함)' }));
+  for (const value of values) select.append(el('option', { value, textContent: value }));
+  select.value = values.includes(previous) ? previous : picker.initial || (picker.required ? values[0] : '');
+}
+
+function composePrompt() {
+  const part = pickers.part.value;
+  const sentences = [];
+  for (const picker of config.pickers) {
+    const value = pickers[picker.attribute].value;
+    if (picker.swatches) {
+      const swatch = pickers[picker.attribute].previousSibling;
+      swatch.className = value ? 'swatch' : 'swatch none';
+      swatch.style.background = value ? config.palette[value] || '' : '';
+    }
+    if (value) sentences.push(sentence(part, picker, value));
+  }
+  setPrompt(sentences.join(' '));
+}
+
+function setPrompt(text) {
+  $('prompt').value = [...text].slice(0, config.limits.max_prompt_chars).join('');
+  updateCounter();
+}
+
+function updateCounter() {
+  scheduleUnderstand();
+  const max = config.limits.max_prompt_chars;
+  const prompt = $('prompt');
+  let n = chars(prompt.value);
+  if (n > max) {
+    prompt.value = [...prompt.value].slice(0, max).join('');
+    n = max;
+  }
+  const counter = $('counter');
+  counter.textContent = `${n}/${max}`;
+  counter.classList.toggle('full', n >= max);
+}
+
+// What the server reads in the prompt (its lexicon: attributes, and the words it does not know), shown under the
+// prompt while the user types, before anything is generated.
+let understandTimer = null, understandSeq = 0;
+function scheduleUnderstand() {
+  clearTimeout(understandTimer);
+  understandTimer = setTimeout(understand, 250);
+}
+async function understand() {
+  const out = $('understood');
+  const prompt = $('prompt').value.trim();
+  const seq = ++understandSeq;
+  if (!prompt) { out.replaceChildren(); return; }
+  let reply;
+  try {
+    const res = await fetch('/v1/understand', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt }),
+    });
+    reply = await res.json();
+    if (!res.ok) reply = { error: reply.error || res.statusText };
+  } catch {
+    return;  // the server is away: the generate button will say so
+  }
+  if (seq !== understandSeq) return;  // a newer prompt is on its way
+  if (reply.error) { out.replaceChildren(el('span', { className: 'unknown', textContent: reply.error })); return; }
+  const parts = [];
+  const attrs = Object.entries(reply.attributes || {});
+  if (reply.part) parts.push(el('span', { className: 'attr', textContent: `부위: ${reply.part}` }));
+  for (const [name, value] of attrs)
+    parts.push(el('span', { className: 'attr', textContent: `${name}: ${[].concat(value).join(', ')}` }));
+  if (!attrs.length)
+    parts.push(el('span', { className: 'unknown', textContent: '알아들은 속성이 없습니다 (그래도 생성합니다). ' }));
+  if ((reply.unrecognized || []).length)
+    parts.push(el('span', { className: 'unknown', textContent: `모르는 말: ${reply.unrecognized.join(', ')}` }));
+  out.replaceChildren(...parts);
+}
+
+function rerollSeed() {
+  $('seed').value = String(Math.floor(Math.random() * 4294967296));
+}
+
+function showError(message, field) {
+  const box = $('error');
+  box.textContent = message;
+  box.hidden = !message;
+  document.querySelectorAll('.invalid').forEach((node) => node.classList.remove('invalid'));
+  const input = field && $(field.split(/[.[]/)[0]);
+  if (input) {
+    input.classList.add('invalid');
+    input.focus();
+  }
+}
+
+function number(id) {
+  return Number($(id).value);
+}
+
+async function generate(variation) {
+  if (state.job && !isFinished(state.job.status)) return;
+  const prompt = $('prompt').value.trim();
+  if (!prompt) return showError('설명을 입력하세요. 위에서 옷을 고르면 문장이 써집니다.', 'prompt');
+  if ($('fresh-seed').checked || $('seed').value === '') rerollSeed();
+  const n = number('n');
+  const body = {
+    prompt, n, top: Math.min(config.defaults.top, n), seed: number('seed'),
+    temperature: number('temperature'), top_k: number('top_k'), top_p: number('top_p'), cond_scale: number('cond_scale'),
+  };
+  if (variation) body.variation_of = variation;
+  showError('');
+  let response, data;
+  try {
+    response = await fetch('/v1/generate', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+    });
+    data = await response.json();
+  } catch {
+    return showError('서버에 연결할 수 없습니다. couture serve가 실행 중인지 확인하세요.');
+  }
+  if (response.status === 429) return showError('대기열이 가득 찼습니다. 잠시 후 다시 시도하세요.');
+  if (!response.ok) return showError(`요청을 처리할 수 없습니다: ${data.error || response.statusText}`, data.field);
+  track(data);
+}
+
+function isFinished(status) {
+  return status === 'done' || status === 'failed' || status === 'cancelled';
+}
+
+function track(job) {
+  stopTracking();
+  state.job = job;
+  state.showAll = false;
+  $('cancel').disabled = false;
+  $('generate').disabled = true;
+  showProgress(job);
+  const source = new EventSource(job.events);
+  state.source = source;
+  const onEvent = (event) => update(JSON.parse(event.data));
+  for (const name of ['progress', 'done', 'failed', 'cancelled']) source.addEventListener(name, onEvent);
+  source.onerror = () => {  // the stream broke: fall back to polling
+    source.close();
+    if (state.source === source && !isFinished(state.job.status)) poll(job.url);
+  };
+}
+
+function poll(url) {
+  state.poll = setTimeout(async () => {
+    try {
+      const response = await fetch(url);
+      if (response.ok) {
+        update(await response.json());
+        if (isFinished(state.job.status)) return;
+      }
+    } catch { /* try again */ }
+    poll(url);
+  }, 500);
+}
+
+function stopTracking() {
+  if (state.source) state.source.close();
+  state.source = null;
+  clearTimeout(state.poll);
+}
+
+function update(job) {
+  if (!state.job || job.id !== state.job.id) return;
+  state.job = job;
+  showProgress(job);
+  if (!isFinished(job.status)) return;
+  stopTracking();
+  $('cancel').disabled = true;
+  $('generate').disabled = false;
+  if (job.status === 'done') {
+    addHistory(job);
+    render(job);
+  } else if (job.status === 'failed') {
+    showError(`생성하지 못했습니다: ${job.error || '알 수 없는 오류'}`);
+  }
+}
+
+function showProgress(job) {
+  $('progress').hidden = false;
+  const fraction = job.status === 'done' ? 1 : (job.progress && job.progress.fraction) || 0;
+  $('bar').style.width = `${Math.round(fraction * 100)}%`;
+  let text = STATUS[job.status] || job.status;
+  if (job.status === 'queued') text += ` · 앞에 ${job.queue_position || 0}개`;
+  if (job.status === 'running' && job.progress && job.progress.stage) {
+    const p = job.progress;
+    text = `${STAGES[p.stage] || p.stage} ${p.total ? `${p.done}/${p.total}` : ''}`;
+  }
+  if (job.status === 'done') text += ` · ${job.run_s.toFixed(1)}초`;
+  $('status').textContent = text;
+}
+
+function render(job) {
+  state.current = job;
+  const results = $('results');
+  results.replaceChildren();
+  $('empty').hidden = true;
+  $('result-head').hidden = false;
+  $('result-prompt').textContent = job.prompt;
+  const s = job.settings;
+  $('result-meta').textContent = `시드 ${s.seed} · 후보 ${s.n}개 중 상위 ${Math.min(s.top, job.results.length)}개` +
+    (s.init_codes_given ? ' · 변형' : '');
+  const shown = state.showAll ? job.results : job.results.slice(0, s.top);
+  for (const r of shown) results.append(card(job, r));
+  const more = $('show-all');
+  more.hidden = job.results.length <= s.top;
+  more.textContent = state.showAll ? `상위 ${s.top}개만 보기` : `전체 ${job.results.length}개 보기`;
+  document.querySelectorAll('.history li').forEach((li) => li.classList.toggle('current', li.dataset.id === job.id));
+}
+
+function card(job, r) {
+  const img = el('img', { src: r.url, alt: `${r.rank + 1}위 후보`, className: 'result-img', decoding: 'async' });
+  const meta = el('div', { className: 'meta' }, el('b', { textContent: `${r.rank + 1}위` }),
+    el('span', { textContent: `점수 ${r.score.toFixed(3)}` }));
+  const seed = el('div', { className: 'seed-line', textContent: `시드 ${r.seed} · 후보 #${r.index}` });
+  const download = el('a', { href: r.url, download: `couture-${job.id}-${r.rank}.png`, textContent: 'PNG 저장' });
+  const vary = el('button', { type: 'button', textContent: '이걸로 변형' });
+  vary.addEventListener('click', () => {
+    setPrompt(job.prompt);
+    generate({ job: job.id, rank: r.rank });
+  });
+  return el('div', { className: r.rank === 0 ? 'card best' : 'card' }, img, meta, seed,
+    el('div', { className: 'tools' }, download, vary));
+}
+
+function addHistory(job) {
+  state.history.unshift(job);
+  const when = new Date().toLocaleTimeString('ko-KR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const item = el('li', { title: job.prompt },
+    el('img', { src: job.results.length ? job.results[0].url : '', alt: '' }),
+    el('span', { className: 'when', textContent: when }),
+    el('span', { className: 'what', textContent: job.prompt }));
+  item.dataset.id = job.id;
+  item.addEventListener('click', () => {
+    state.showAll = false;
+    render(job);
+  });
+  $('history').prepend(item);
+}
+
+async function showModel() {
+  try {
+    const health = await (await fetch('/health')).json();
+    const model = health.model || {};
+    const name = model.name || model.bundle || '';
+    $('model').textContent = `모델: ${name || '(이름 없음)'} · 대기열 ${health.queue.queued}/${health.queue.max_queued}`;
+  } catch { /* the page still works */ }
+}
+
+async function main() {
+  try {
+    const response = await fetch('/v1/config');
+    if (!response.ok) throw new Error(response.statusText);
+    config = await response.json();
+  } catch {
+    showError('서버에서 설정을 읽지 못했습니다. couture serve가 실행 중인지 확인하고 페이지를 새로 고치세요.');
+    return;
+  }
+  buildSettings();
+  buildPickers();
+  composePrompt();
+  rerollSeed();
+  $('prompt').addEventListener('input', updateCounter);
+  $('reroll').addEventListener('click', rerollSeed);
+  $('generate').addEventListener('click', () => generate());
+  $('cancel').addEventListener('click', () => {
+    if (state.job && !isFinished(state.job.status)) fetch(state.job.url, { method: 'DELETE' });
+  });
+  $('show-all').addEventListener('click', () => {
+    state.showAll = !state.showAll;
+    if (state.current) render(state.current);
+  });
+  document.addEventListener('keydown', (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === 'Enter') {
+      event.preventDefault();
+      generate();
+    }
+  });
+  showModel();
+}
+
+main();
