@@ -25,6 +25,7 @@ struct ServeOptions {
   size_t queue = 16;
   size_t keep_results = 32;
   int keep_minutes = 30;
+  std::vector<std::string> allow_hosts;
 };
 
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
@@ -38,6 +39,7 @@ void on_signal(int) {
 void serve(const ServeOptions& o) {
   couture::ServerOptions options;
   options.host = o.host;
+  options.allowed_hosts = o.allow_hosts;
   options.port = o.port;
   options.queue.max_queued = o.queue;
   options.queue.keep_results = o.keep_results;
@@ -87,6 +89,9 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
   static ServeOptions o;
   cmd.add_option("--host", o.host, "Address to listen on (127.0.0.1: this machine only)");
   cmd.add_option("--port", o.port, "Port (0: any free one)")->check(CLI::Range(0, 65535));
+  cmd.add_option("--allow-host", o.allow_hosts,
+                 "A Host name the studio also answers to (repeatable); others than localhost, 127.x.y.z and ::1 "
+                 "get 403");
   cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");
   cmd.add_option("--queue", o.queue, "Jobs that may wait for the model; more are answered 429")
       ->check(CLI::Range(1, 10000));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <type_traits>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -34,6 +35,8 @@ fs::path bundle_file(const BundleManifest& m, const nlohmann::ordered_json& part
                           name != "." && name != "..",
                       where, ": file '", name, "' must be a plain file name inside the bundle folder");
   const fs::path path = m.dir / name;
+  COUTURE_CHECK_INPUT(!fs::is_symlink(path), where, ": ", path.string(),
+                      " is a symbolic link; a bundle holds its files itself");
   COUTURE_CHECK_INPUT(fs::is_regular_file(path), where, ": ", path.string(), " does not exist");
   if (entry.contains("bytes")) {
     COUTURE_CHECK_INPUT(entry["bytes"].is_number_unsigned(), where, ".bytes must be a non-negative integer");
@@ -43,6 +46,29 @@ fs::path bundle_file(const BundleManifest& m, const nlohmann::ordered_json& part
                         " (truncated or replaced?)");
   }
   return path;
+}
+
+// A model file of the bundle checked whole: every tensor finite (the first that is not is named), and the config
+// model.json records for it equal to the one its weights carry (which the loader builds the model from). Both are
+// read by the model's own Config::from_json, so fields a newer build adds with their defaults compare equal.
+template <class Config>
+void check_model_file(const fs::path& model_json, const nlohmann::ordered_json& entry, const std::string& field,
+                      const SafetensorsFile& weights, const Config& weights_config) {
+  for (const auto& t : weights.tensors())
+    COUTURE_CHECK_INPUT(all_finite(t), weights.source(), ": tensor '", t.name, "' holds NaN or infinity");
+  if (!entry.contains("config")) return;
+  const std::string where = model_json.string() + ": field '" + field + ".config'";
+  Config recorded;
+  if constexpr (std::is_same_v<Config, ClipConfig>) {
+    try {
+      recorded = Config::from_json(entry["config"]);
+    } catch (const InputError& e) {
+      throw InputError(where + ": " + e.what());
+    }
+  } else
+    recorded = Config::from_json(nlohmann::json(entry["config"]), where);
+  COUTURE_CHECK_INPUT(nlohmann::json(recorded.to_json()) == nlohmann::json(weights_config.to_json()), where,
+                      " differs from the config in ", weights.source(), " (model.json edited, or the file replaced?)");
 }
 
 // `X` or `X/<stem>.safetensors` when X is a run folder.
@@ -76,6 +102,9 @@ BundleManifest BundleManifest::load(const fs::path& dir) {
   const fs::path path = dir / "model.json";
   COUTURE_CHECK_INPUT(fs::is_directory(dir), dir.string(), ": no such model bundle folder");
   COUTURE_CHECK_INPUT(fs::is_regular_file(path), dir.string(), ": not a model bundle (no model.json)");
+  COUTURE_CHECK_INPUT(!fs::is_symlink(path), path.string(), " is a symbolic link; a bundle holds its files itself");
+  COUTURE_CHECK_INPUT(fs::file_size(path) <= kMaxManifestBytes, path.string(), ": ", fs::file_size(path),
+                      " bytes; a model.json is at most ", kMaxManifestBytes);
   m.json = read_ordered_json_file(path);
   COUTURE_CHECK_INPUT(m.json.is_object(), path.string(), ": must be a JSON object");
   COUTURE_CHECK_INPUT(m.json.value("format", "") == kBundleFormat, path.string(), ": field 'format' must be \"",
@@ -98,6 +127,16 @@ BundleManifest BundleManifest::load(const fs::path& dir) {
       throw InputError(path.string() + ": field 'defaults': " + e.what());
     }
   }
+  const auto started = std::chrono::steady_clock::now();
+  const auto vqgan = SafetensorsFile::open(m.vqgan);
+  check_model_file(path, m.json["vqgan"], "vqgan", vqgan, find_vqgan_config(vqgan, std::nullopt));
+  const auto dalle = SafetensorsFile::open(m.dalle);
+  check_model_file(path, m.json["dalle"], "dalle", dalle, dalle_config_for(dalle));
+  if (!m.reranker.empty()) {
+    const auto clip = SafetensorsFile::open(m.reranker);
+    check_model_file(path, m.json["reranker"], "reranker", clip, clip_config_from(clip));
+  }
+  m.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return m;
 }
 

@@ -9,6 +9,7 @@
 //    "provenance": {"vqgan": run.json, "dalle": ..., "reranker": ..., "created": ...}}
 // docs/formats.md describes it.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,6 +21,7 @@ namespace couture {
 
 inline constexpr const char* kBundleFormat = "couture-bundle";
 inline constexpr int kBundleVersion = 1;
+inline constexpr uintmax_t kMaxManifestBytes = 1 << 20;  // model.json: a few KB in practice
 
 struct BundleManifest {
   std::filesystem::path dir;
@@ -27,10 +29,14 @@ struct BundleManifest {
   std::filesystem::path vocab, vqgan, dalle, reranker;  // inside dir
   nlohmann::ordered_json json;                          // the whole model.json
 
-  // Reads DIR/model.json and checks format, version, field types, that every named file is a plain name that exists
-  // with the recorded size. InputError naming the file and field otherwise.
-  static BundleManifest load(const std::filesystem::path& dir);
   SamplingDefaults defaults;  // model.json "defaults" (none set when absent), checked by load
+  double check_seconds = 0;   // what load spent checking the model files whole
+
+  // Reads DIR/model.json and checks the bundle whole before anything serves from it: format, version, field types,
+  // size (kMaxManifestBytes); every named file a plain name, not a symbolic link, that exists with the recorded
+  // size; every weight finite; each model's config in model.json equal to the one in its weights; the defaults by
+  // the request rules. InputError naming the file and field (or tensor) otherwise.
+  static BundleManifest load(const std::filesystem::path& dir);
 };
 
 // What `couture bundle` puts together: run folders (or files) of each model and the vocabulary.

@@ -155,6 +155,7 @@ class BundleGenerator : public Generator {
             {"reranker", scorer_.has_value()},
             {"bf16", bf16_},
             {"defaults", defaults_},
+            {"load_check_seconds", manifest_.check_seconds},
             {"parameters",
              {{"vqgan", parameter_count(*vqgan_)},
               {"dalle", parameter_count(*dalle_)},

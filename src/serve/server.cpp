@@ -1,9 +1,11 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <random>
 
@@ -42,14 +44,37 @@ void send_error(httplib::Response& res, int status, const std::string& message, 
   send_json(res, status, body);
 }
 
-bool is_loopback_name(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+std::string lower(std::string text) {
+  for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return text;
 }
 
-// The host part of a Host header ("127.0.0.1:8080" -> "127.0.0.1", "[::1]:80" -> "[::1]").
+// localhost, an IPv4 address in 127.0.0.0/8 written as one (inet_pton: four decimal parts, nothing after), or ::1.
+// Not a prefix test: 127.evil.example.com and 127.0.0.1.nip.io are names a DNS rebinding can point anywhere.
+bool is_loopback_name(const std::string& host) {
+  const std::string h = lower(host);
+  if (h == "localhost" || h == "::1" || h == "[::1]") return true;
+  in_addr v4{};
+  return ::inet_pton(AF_INET, h.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+// The host part of a Host header, lower case ("127.0.0.1:8080" -> "127.0.0.1", "[::1]:80" -> "[::1]"); "" when the
+// header is malformed (a port that is not digits, text after "]").
 std::string host_name(const std::string& header) {
-  if (!header.empty() && header[0] == '[') return header.substr(0, header.find(']') + 1);
-  return header.substr(0, header.find(':'));
+  std::string host = header, port;
+  if (!header.empty() && header[0] == '[') {
+    const size_t close = header.find(']');
+    if (close == std::string::npos) return "";
+    host = header.substr(0, close + 1);
+    const std::string rest = header.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':') return "";
+    if (!rest.empty()) port = rest.substr(1);
+  } else if (const size_t colon = header.find(':'); colon != std::string::npos) {
+    host = header.substr(0, colon), port = header.substr(colon + 1);
+  }
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || port.size() > 5)
+    return "";
+  return lower(host);
 }
 
 const char* reason_for(int status) {
@@ -178,13 +203,18 @@ void StudioServer::Impl::configure() {
                             {"X-Frame-Options", "DENY"}});
 
   // A page on another site must not drive a studio on this machine: browsers send that site's name as Host after
-  // a DNS rebinding, so a loopback server answers only to loopback names.
+  // a DNS rebinding, so a loopback server answers only to loopback names and addresses, and to the names given
+  // with --allow-host (exactly, case aside).
   bool loopback = is_loopback_name(options.host);
-  http.set_pre_routing_handler([this, loopback](const httplib::Request& req, httplib::Response& res) {
-    std::string host = host_name(req.get_header_value("Host"));
-    if (loopback && !host.empty() && !is_loopback_name(host)) {
-      send_error(res, 403, "Host '" + clip(host, 60) + "' is not this server; open " + options.host + ":" +
-                               std::to_string(port) + " directly");
+  std::vector<std::string> allowed;
+  for (const auto& name : options.allowed_hosts) allowed.push_back(lower(name));
+  http.set_pre_routing_handler([this, loopback, allowed](const httplib::Request& req, httplib::Response& res) {
+    const std::string header = req.get_header_value("Host");
+    const std::string host = host_name(header);
+    const bool known = is_loopback_name(host) || std::find(allowed.begin(), allowed.end(), host) != allowed.end();
+    if (loopback && !header.empty() && !known) {
+      send_error(res, 403, "Host '" + clip(header, 60) + "' is not this server; open " + options.host + ":" +
+                               std::to_string(port) + " directly (or start it with --allow-host NAME)");
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;

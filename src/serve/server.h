@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/job_queue.h"
 
@@ -12,6 +13,9 @@ namespace couture {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";  // loopback by default; another address exposes the studio to the network
+  // Host header names a loopback server also answers (besides localhost, 127.0.0.0/8 and ::1), e.g. a name this
+  // machine has in /etc/hosts; every other Host gets 403 (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
   int port = 8080;                 // 0: any free port (see StudioServer::port())
   JobQueueOptions queue;
   size_t max_body_bytes = 64 * 1024;  // larger requests get 413

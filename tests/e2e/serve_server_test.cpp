@@ -534,6 +534,9 @@ TEST(PipelineServer, AbuseGets4xxWithAClearMessage) {
   auto get_raw = [&](const std::string& target) {
     return raw_exchange(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   };
+  auto get_with_host = [&](const std::string& host) {
+    return raw_exchange(port, "GET /health HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+  };
   std::string nested = std::string(20000, '[') + std::string(20000, ']');
   std::string hangul;
   for (int i = 0; i < 10000; ++i) hangul += "옷";
@@ -581,6 +584,14 @@ TEST(PipelineServer, AbuseGets4xxWithAClearMessage) {
       {"bad request line", raw_exchange(port, "HELLO\r\n\r\n")},
       {"unknown method", raw_exchange(port, "BREW /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")},
       {"foreign Host", raw_exchange(port, "GET /health HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n")},
+      {"rebinding 127.evil", get_with_host("127.evil.example.com")},
+      {"rebinding nip.io", get_with_host("127.0.0.1.nip.io")},
+      {"rebinding localhost.", get_with_host("localhost.evil.example")},
+      {"Host with a bad port", get_with_host("127.0.0.1:80x")},
+      {"Host after ]", get_with_host("[::1]evil")},
+      {"POST via rebinding", raw_exchange(port, "POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1.nip.io\r\n"
+                                                "Content-Type: application/json\r\nContent-Length: 13\r\n"
+                                                "Connection: close\r\n\r\n{\"prompt\":\"a\"}")},
   };
   for (const auto& [name, answer] : cases) {
     int status = status_of(answer);
@@ -595,6 +606,27 @@ TEST(PipelineServer, AbuseGets4xxWithAClearMessage) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(parse(health)["queue"]["submitted_total"], 0);
+}
+
+// A loopback server answers to loopback names and addresses in every form, and to names given with --allow-host;
+// the rebinding forms are refused in AbuseGets4xxWithAClearMessage.
+TEST(PipelineServer, LoopbackHostsAndAllowedNamesAreAnswered) {
+  ServerOptions options;
+  options.allowed_hosts = {"Studio.LAN"};
+  TestServer server(fake_factory(), options);
+  const int port = server.port();
+  for (const std::string& host : std::vector<std::string>{"127.0.0.1", "127.0.0.1:" + std::to_string(port),
+                                                         "127.8.9.10", "localhost", "LOCALHOST:80", "[::1]",
+                                                         "[::1]:8080", "studio.lan", "studio.lan:8080"}) {
+    const auto answer =
+        raw_exchange(port, "GET /health HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(answer), 200) << host << ": " << answer.substr(0, 200);
+  }
+  for (const std::string host : {"studio.lan.evil.example", "evil.studio.lan", "128.0.0.1", "0x7f.0.0.1"}) {
+    const auto answer =
+        raw_exchange(port, "GET /health HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(answer), 403) << host << ": " << answer.substr(0, 200);
+  }
 }
 
 // A client that sends its headers a byte at a time holds one connection, not the server.
