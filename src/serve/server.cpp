@@ -88,6 +88,7 @@ const char* reason_for(int status) {
     case 414: return "request URI too long";
     case 415: return "unsupported media type";
     case 416: return "range not satisfiable";
+    case 411: return "length required";
     case 429: return "too many requests";
     default: return status >= 500 ? "internal server error" : "request refused";
   }
@@ -215,6 +216,17 @@ void StudioServer::Impl::configure() {
     if (loopback && !header.empty() && !known) {
       send_error(res, 403, "Host '" + clip(header, 60) + "' is not this server; open " + options.host + ":" +
                                std::to_string(port) + " directly (or start it with --allow-host NAME)");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // cpp-httplib bounds a body by its Content-Length only and reads a chunked one whole, however large; every
+    // body this API takes is a small JSON object, so a body sent any other way is refused from its headers (this
+    // handler runs before the body is read; what the client still sends is not kept, and the connection ends at
+    // the read timeout at the latest).
+    if (req.has_header("Transfer-Encoding") && lower(req.get_header_value("Transfer-Encoding")) != "identity") {
+      res.set_header("Connection", "close");
+      send_error(res, 411, "send the body with a Content-Length (at most " + std::to_string(options.max_body_bytes) +
+                               " bytes); Transfer-Encoding '" + clip(req.get_header_value("Transfer-Encoding"), 40) +
+                               "' is not accepted");
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;

@@ -608,6 +608,49 @@ TEST(PipelineServer, AbuseGets4xxWithAClearMessage) {
   EXPECT_EQ(parse(health)["queue"]["submitted_total"], 0);
 }
 
+// VmRSS of this process (the server runs in it), in bytes.
+int64_t resident_bytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return -1;
+}
+
+// cpp-httplib reads a chunked body whole, whatever its size: such bodies are refused (411) from the headers, and
+// sending 256 MB of chunks leaves the server's memory where it was.
+TEST(PipelineServer, ChunkedBodiesAreRefusedUnread) {
+  TestServer server(fake_factory(), {});
+  const int port = server.port();
+  const std::string head = "POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n";
+  const auto answer = raw_exchange(port, head + "d\r\n{\"prompt\":\"a\"}\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(answer), 411) << answer.substr(0, 300);
+  EXPECT_NE(body_of(answer).find("Content-Length"), std::string::npos) << answer;
+
+  const int64_t before = resident_bytes();
+  const int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  const std::string chunk = "100000\r\n" + std::string(1 << 20, 'x') + "\r\n";  // 1 MB chunks
+  int64_t sent = 0;
+  for (int i = 0; i < 256; ++i) {
+    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server has closed the connection: the rest is never read
+    sent += n;
+  }
+  ::close(fd);
+  const int64_t after = resident_bytes();
+  std::printf("sent %lld bytes of chunks; resident %lld -> %lld MB\n", (long long)sent, (long long)(before >> 20),
+              (long long)(after >> 20));
+  EXPECT_LT(after - before, int64_t(32) << 20);
+  auto health = client_for(port).Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
 // A loopback server answers to loopback names and addresses in every form, and to names given with --allow-host;
 // the rebinding forms are refused in AbuseGets4xxWithAClearMessage.
 TEST(PipelineServer, LoopbackHostsAndAllowedNamesAreAnswered) {
