@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/training_captions.h"
 #include "models/clip.h"
+#include "train/attribute_labels.h"
 #include "text/wordpiece.h"
 #include "train/sharding.h"
 
@@ -18,6 +19,17 @@ namespace couture {
 namespace {
 
 namespace F = torch::nn::functional;
+
+// Linear heads reading category, colour and print from an image embedding (--attribute-weight).
+struct AttributeHeadsImpl : torch::nn::Module {
+  AttributeHeadsImpl(int64_t dim, const AttributeClasses& classes)
+      : category(register_module("category", torch::nn::Linear(dim, int64_t(classes.categories.size())))),
+        colour(register_module("colour", torch::nn::Linear(dim, int64_t(classes.colours.size())))),
+        print(register_module("print", torch::nn::Linear(dim, int64_t(classes.prints.size())))) {}
+  AttributeLogits forward(const at::Tensor& x) { return {category(x), colour(x), print(x)}; }
+  torch::nn::Linear category, colour, print;
+};
+TORCH_MODULE(AttributeHeads);
 
 // Dataset images [B,3,H,W] in [-1,1] at the model's input size (antialiased when shrinking).
 at::Tensor fit_images(const at::Tensor& x, int64_t size) {
@@ -94,6 +106,8 @@ void train_clip(const ClipTrainOptions& options) {
   COUTURE_CHECK_INPUT(s.batch >= 2, "train clip: --batch must be at least 2 (the loss contrasts pairs)");
   COUTURE_CHECK_INPUT(o.hard_negatives >= 0 && o.hard_negatives <= 8, "train clip: --hard-negatives must be 0 to 8, got ",
                       o.hard_negatives);
+  COUTURE_CHECK_INPUT(o.attribute_weight >= 0 && std::isfinite(o.attribute_weight),
+                      "train clip: --attribute-weight must be 0 or more, got ", o.attribute_weight);
   const TrainingCaptions caption_source(parse_caption_mode(o.caption));
 
   const auto device = parse_device(s.device);
@@ -101,6 +115,7 @@ void train_clip(const ClipTrainOptions& options) {
   const bool main_rank = !dist || dist->is_main();
   // Ranks would hold different numbers of negatives, which the gathered contrast does not handle yet.
   COUTURE_CHECK_INPUT(!dist || o.hard_negatives == 0, "train clip: --hard-negatives needs a single process");
+  COUTURE_CHECK_INPUT(!dist || o.attribute_weight == 0, "train clip: --attribute-weight needs a single process");
   Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
   COUTURE_CHECK_INPUT(train.size() >= s.batch, "dataset '", s.dataset.string(), "': ", train.size(),
                       " training records, fewer than one batch of ", s.batch);
@@ -113,6 +128,7 @@ void train_clip(const ClipTrainOptions& options) {
                                {"projection_lr", o.projection_lr}, {"weight_decay", o.weight_decay},
                                {"grad_clip", o.grad_clip},         {"val_records", o.val_records},
                                {"caption", o.caption},             {"hard_negatives", o.hard_negatives}};
+  if (o.attribute_weight > 0) model_json["attribute_weight"] = o.attribute_weight;
   write_run_info(s, "train clip", model_json, dist.get());
 
   const auto values = o.hard_negatives > 0 ? attribute_values(train) : std::map<std::string, std::vector<std::string>>{};
@@ -131,10 +147,22 @@ void train_clip(const ClipTrainOptions& options) {
   // Augmentation and stochastic depth draw from the global CPU generator, which checkpoints save and restore.
   at::Generator generator = at::detail::getDefaultCPUGenerator();
 
-  // Four groups: {towers, projections} x {decayed weights, the rest}; each keeps its own peak rate.
+  // The auxiliary attribute heads, on the projected image embedding.
+  AttributeLabels labels;
+  AttributeHeads heads{nullptr};
+  if (o.attribute_weight > 0) {
+    labels = read_attribute_labels(train, nullptr);
+    heads = AttributeHeads(config.projection_dim, labels.classes);
+    heads->to(device);
+  }
+
+  // Four groups: {towers, projections} x {decayed weights, the rest}; each keeps its own peak rate. The heads
+  // learn with the projections.
   std::vector<torch::Tensor> groups[2][2];
   for (const auto& p : model->named_parameters(true))
     groups[is_projection(p.key())][p.value().dim() >= 2].push_back(p.value());
+  if (heads)
+    for (const auto& p : heads->named_parameters(true)) groups[1][p.value().dim() >= 2].push_back(p.value());
   std::vector<torch::optim::OptimizerParamGroup> param_groups;
   std::vector<double> peak_lr;
   for (int proj = 0; proj < 2; ++proj)
@@ -148,6 +176,7 @@ void train_clip(const ClipTrainOptions& options) {
     }
   torch::optim::AdamW opt(param_groups, torch::optim::AdamWOptions(s.lr).betas({0.9, 0.98}).eps(1e-6));
   TrainingState state{{{"model", model.ptr().get(), &opt, clip_metadata(config)}}};
+  if (heads) state.parts.push_back({"attribute_heads", heads.ptr().get(), nullptr, {}});
   ShardedSampler sampler(train.size(), s.batch, s.seed, dist ? dist->rank() : 0, dist ? dist->world_size() : 1);
 
   LoopHooks hooks;
@@ -186,6 +215,10 @@ void train_clip(const ClipTrainOptions& options) {
       auto neg = tokenize_captions(tokenizer, negatives, config.max_text_tokens);
       negative_embeddings = model->encode_text(neg.ids.to(device), neg.mask.to(device));
     }
+    at::Tensor attribute_term;
+    if (heads)  // on this rank's own images, before they are gathered
+      attribute_term = attribute_loss(heads->forward(image_embeddings.to(at::kFloat)), labels,
+                                      torch::tensor(idx, torch::kLong).to(device));
     if (dist) {  // contrast against the whole global batch, as one process holding it would
       text_embeddings = dist->all_gather(text_embeddings);
       image_embeddings = dist->all_gather(image_embeddings);
@@ -194,6 +227,8 @@ void train_clip(const ClipTrainOptions& options) {
                     ? clip_loss(model->logits(text_embeddings, image_embeddings),
                                 model->logits(negative_embeddings, image_embeddings))
                     : model->loss(text_embeddings, image_embeddings);
+    const double contrast = loss.item<double>();
+    if (attribute_term.defined()) loss = loss + o.attribute_weight * attribute_term;
     const double value = loss.item<double>();
     // Alone, a non-finite loss skips the step here; on several ranks every rank must still join the all-reduce,
     // whose non-finite average then makes all of them skip it alike.
@@ -201,6 +236,7 @@ void train_clip(const ClipTrainOptions& options) {
     loss.backward();
     const double norm = apply_gradients(*model, opt, o.grad_clip, dist.get());
     Metrics m{{"loss", value}, {"grad_norm", norm}, {"lr", peak_lr[0] * factor}};
+    if (attribute_term.defined()) m["contrast_loss"] = contrast, m["attribute_loss"] = attribute_term.item<double>();
     if (model->logit_scale.defined()) m["logit_scale"] = model->logit_scale.exp().item<double>();
     return m;
   };

@@ -26,6 +26,10 @@ struct ClipTrainOptions {
   // Hard negatives per image: the image's caption with its category, colour or print changed (drawn per record and
   // step), which every image must rank below its own caption. 0: the batch's other captions only.
   int64_t hard_negatives = 0;
+  // > 0: an auxiliary loss, weighted so, in which the image embedding predicts the image's labelled category, colour
+  // and print through linear heads (training only: checkpointed, never in clip.safetensors). Contrast alone lets
+  // the image tower tell captions apart by colour and print and never learn the garment's shape.
+  double attribute_weight = 0;
 };
 
 // The defaults of a preset: steps, batch, lr, warm-up (docs/clip.md says why).

@@ -105,4 +105,53 @@ TEST(TrainClip, TrainResumeRankEval) {
   EXPECT_NE(missing.output.find("nothing' does not exist"), std::string::npos) << missing.output;
 }
 
+// --attribute-weight: the auxiliary heads train beside the contrast (both parts of the loss logged), are
+// checkpointed so that a resumed run goes on, and stay out of clip.safetensors (the same tensors as without them).
+TEST(TrainClip, AttributeHeadsTrainResumeAndStayOutOfTheModel) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  TempDir dir;
+  const std::string bin = COUTURE_BINARY + std::string(" --threads 1");
+  const std::string data = (dir / "data").string();
+  ASSERT_EQ(run_command(bin + " prepare fmnist --limit 40 --size 32 --out " + data).status, 0);
+  ASSERT_EQ(run_command(bin + " vocab train --dataset " + data + " --size 300 --out " + (dir / "vocab.txt").string())
+                .status,
+            0);
+  const std::string train = bin + " train clip --dataset " + data + " --vocab " + (dir / "vocab.txt").string() +
+                            " --preset tiny --batch 8 --checkpoint-every 2 --log-every 1 --out ";
+  auto with = run_command(train + (dir / "with").string() + " --attribute-weight 1 --steps 3");
+  ASSERT_EQ(with.status, 0) << with.output;
+  EXPECT_TRUE(fs::exists(dir / "with/checkpoints/step-000000002/attribute_heads.safetensors"));
+  auto resumed = run_command(train + (dir / "with").string() + " --attribute-weight 1 --steps 4");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from step"), std::string::npos) << resumed.output;
+  auto changed = run_command(train + (dir / "with").string() + " --attribute-weight 2 --steps 5");
+  EXPECT_EQ(changed.status, 1) << changed.output;  // another model configuration: a new --out is needed
+  std::ifstream metrics(dir / "with/metrics.jsonl");
+  int steps_with_parts = 0;
+  for (std::string l; std::getline(metrics, l);) {
+    auto j = nlohmann::json::parse(l);
+    if (!j.contains("attribute_loss")) continue;
+    ++steps_with_parts;
+    EXPECT_GT(j["attribute_loss"].get<double>(), 0.0);
+    EXPECT_NEAR(j["loss"].get<double>(), j["contrast_loss"].get<double>() + j["attribute_loss"].get<double>(), 1e-3);
+  }
+  EXPECT_EQ(steps_with_parts, 4);
+
+  auto without = run_command(train + (dir / "without").string() + " --steps 3");
+  ASSERT_EQ(without.status, 0) << without.output;
+  auto keys = [&](const fs::path& file) {
+    auto r = run_command(bin + " inspect " + file.string());
+    std::string names;
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);)
+      for (const char* head : {"category.weight", "colour.weight", "print.weight"})
+        if (line.find(head) != std::string::npos) names += line;
+    return std::make_pair(r.status, names);
+  };
+  const auto [status, head_lines] = keys(dir / "with/clip.safetensors");
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(head_lines, "") << "the heads leaked into the model file";
+  EXPECT_EQ(fs::file_size(dir / "with/clip.safetensors"), fs::file_size(dir / "without/clip.safetensors"));
+}
+
 }  // namespace
