@@ -38,6 +38,8 @@ COUTURE_COMMAND("bundle", "Put a vocabulary, VQGAN, DALL-E and reranker together
   cmd.add_option("--defaults", o.defaults, "JSON object of generate settings a request does not set");
   cmd.add_option("--provenance", o.provenance, "JSON object added to model.json's provenance");
   cmd.add_option("--out", o.out, "Bundle folder to write")->required();
+  cmd.add_flag("--bf16-weights", o.sources.bf16_weights,
+               "Store the models' matrices and kernels as BF16 (half the bytes; biases and norms stay F32)");
   cmd.callback([] {
     o.sources.vocab = o.vocab;
     o.sources.vqgan = o.vqgan;

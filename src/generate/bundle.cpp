@@ -12,6 +12,7 @@
 #include "models/clip.h"
 #include "models/dalle.h"
 #include "models/vqgan.h"
+#include "nn/tensor_io.h"
 #include "text/wordpiece.h"
 
 namespace couture {
@@ -94,6 +95,26 @@ nlohmann::ordered_json copy_into(const fs::path& from, const fs::path& out, cons
   return {{"file", name}, {"bytes", bytes.size()}};
 }
 
+// A safetensors model file into the bundle, its matrices and kernels (F32 tensors of two or more dimensions) stored
+// as BF16 when `bf16`; vectors (biases, norms, batch-norm statistics, scales) stay F32. The loaders convert back to
+// the model's dtype by name, so the file loads as before, in half the bytes.
+nlohmann::ordered_json copy_model_into(const fs::path& from, const fs::path& out, const std::string& name, bool bf16) {
+  if (!bf16) return copy_into(from, out, name);
+  NamedTensors tensors;
+  std::map<std::string, std::string> metadata;
+  {
+    const auto file = SafetensorsFile::open(from);
+    metadata = file.metadata();
+    for (const auto& view : file.tensors()) {
+      at::Tensor t = to_tensor(file, view);
+      if (view.dtype == DType::F32 && t.dim() >= 2) t = t.to(at::kBFloat16);
+      tensors.emplace_back(view.name, t.contiguous());
+    }
+  }
+  save_tensors(out / name, tensors, metadata);
+  return {{"file", name}, {"bytes", fs::file_size(out / name)}, {"weights", "bf16"}};
+}
+
 }  // namespace
 
 BundleManifest BundleManifest::load(const fs::path& dir) {
@@ -149,14 +170,14 @@ BundleManifest write_bundle(const BundleSources& s, const fs::path& out) {
   nlohmann::ordered_json m = {{"format", kBundleFormat}, {"version", kBundleVersion}, {"name", s.name}};
   m["tokenizer"] = copy_into(vocab, out, "vocab.txt");
   m["tokenizer"]["size"] = tokenizer.vocab_size();
-  m["vqgan"] = copy_into(vqgan, out, "vqgan.safetensors");
+  m["vqgan"] = copy_model_into(vqgan, out, "vqgan.safetensors", s.bf16_weights);
   m["vqgan"]["config"] = find_vqgan_config(SafetensorsFile::open(vqgan), std::nullopt).to_json();
-  m["dalle"] = copy_into(dalle, out, "dalle.safetensors");
+  m["dalle"] = copy_model_into(dalle, out, "dalle.safetensors", s.bf16_weights);
   m["dalle"]["config"] = dalle_config_for(SafetensorsFile::open(dalle)).to_json();
   nlohmann::json provenance = {{"created", now_utc()}, {"vqgan", run_info(s.vqgan)}, {"dalle", run_info(s.dalle)}};
   if (!s.reranker.empty()) {
     const fs::path clip = model_file(s.reranker, "clip");
-    m["reranker"] = copy_into(clip, out, "clip.safetensors");
+    m["reranker"] = copy_model_into(clip, out, "clip.safetensors", s.bf16_weights);
     m["reranker"]["config"] = clip_config_from(SafetensorsFile::open(clip)).to_json();
     provenance["reranker"] = run_info(s.reranker);
   }

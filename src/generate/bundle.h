@@ -44,6 +44,7 @@ struct BundleSources {
   std::filesystem::path vocab, vqgan, dalle, reranker;
   std::string name = "default";
   SamplingDefaults defaults;
+  bool bf16_weights = false;  // store the models' matrices and kernels as BF16 (vectors stay F32): half the bytes
   nlohmann::json extra_provenance = nlohmann::json::object();  // e.g. the dataset and commands of a script
 };
 

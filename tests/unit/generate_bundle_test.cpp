@@ -11,6 +11,8 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "generate/bundle.h"
+#include "generate/generator.h"
+#include "io/safetensors.h"
 #include "support/temp_dir.h"
 #include "support/tiny_bundle.h"
 
@@ -129,6 +131,40 @@ TEST_F(BundleCheck, BadDefaultsNameModelJsonAndTheField) {
   write_manifest(dir, j);
   error = error_loading(dir);
   EXPECT_NE(error.find("'seed' cannot be a default"), std::string::npos) << error;
+}
+
+// couture bundle --bf16-weights: matrices and kernels stored as BF16, vectors F32, in fewer bytes; the bundle
+// passes the whole check and generates.
+TEST_F(BundleCheck, Bf16WeightsHalveTheFilesAndStillGenerate) {
+  const fs::path src = dir_->path() / "made/src";
+  BundleSources sources;
+  sources.vocab = src / "vocab.txt";
+  sources.vqgan = src / "vqgan.safetensors";
+  sources.dalle = src / "dalle.safetensors";
+  sources.reranker = src / "clip.safetensors";
+  sources.bf16_weights = true;
+  const fs::path out = dir_->path() / "bf16";
+  write_bundle(sources, out);
+  for (const char* name : {"vqgan.safetensors", "dalle.safetensors", "clip.safetensors"}) {
+    const auto size = fs::file_size(out / name), full = fs::file_size(bundle_ / name);
+    std::printf("%s: %ju -> %ju bytes\n", name, uintmax_t(full), uintmax_t(size));
+    EXPECT_LT(double(size), 0.6 * double(full)) << name;
+    const auto file = SafetensorsFile::open(out / name);
+    for (const auto& t : file.tensors()) {
+      if (t.shape.size() >= 2 && t.dtype != DType::I64) EXPECT_EQ(t.dtype, DType::BF16) << name << " " << t.name;
+      if (t.shape.size() == 1 && t.name.find("running") == std::string::npos)
+        EXPECT_EQ(t.dtype, DType::F32) << name << " " << t.name;
+    }
+  }
+  EXPECT_EQ(manifest(out)["dalle"]["weights"], "bf16");
+  auto generator = load_generator({out});
+  GenerateParams p;
+  p.prompt = "상의에서 색상은 레드이다.";
+  p.n = 2;
+  p.top = 2;
+  const auto result = generator->generate(p, {});
+  ASSERT_EQ(result.candidates.size(), 2u);
+  EXPECT_GT(result.candidates[0].image.width, 0);
 }
 
 }  // namespace
