@@ -14,6 +14,7 @@
 
 #include "nn/threads.h"
 #include "generate/generator.h"
+#include "support/raw_http.h"
 #include "support/studio_client.h"
 #include "support/studio_server.h"
 
@@ -28,16 +29,10 @@ using testing::finished;
 using testing::json;
 using testing::kRequest;
 using testing::parse;
+using testing::rss_kb;
 using testing::submit;
 using testing::wait_finished;
 using namespace std::chrono_literals;
-
-long rss_kb() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  return 0L;
-}
 
 double percentile(std::vector<double> xs, double p) {
   if (xs.empty()) return 0.0;
