@@ -79,14 +79,15 @@ void run(GenerateOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
   auto generator = couture::load_generator({model, o.bf16});
-  const std::string model_name = generator->describe().value("name", model);
+  const nlohmann::json description = generator->describe();
+  const std::string model_name = description.value("name", model);
   char loaded[160];
   std::snprintf(loaded, sizeof loaded, "loaded %s in %.2f s (its whole-bundle check: %.3f s)", model.c_str(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                generator->describe().value("load_check_seconds", 0.0));
+                description.value("load_check_seconds", 0.0));
   couture::log::info(loaded);
   o.params = couture::app::with_bundle_defaults(*o.cmd, o.params,
-                                                generator->describe().value("defaults", nlohmann::json::object()));
+                                                description.value("defaults", nlohmann::json::object()));
   if (!o.init_image.empty()) {
     o.params.init_codes = generator->encode_image(couture::read_image(o.init_image));
     o.params.num_init_codes = o.init_codes_kept;

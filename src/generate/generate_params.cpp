@@ -175,15 +175,17 @@ SamplingDefaults SamplingDefaults::from_json(const json& j) {
   if (!j.is_object()) throw FieldError("defaults", "defaults must be a JSON object, got " + shown(j));
   SamplingDefaults d;
   GenerateParams parsed = GenerateParams::from_json(j, /*validate=*/false);  // types and ranges, field by field
+  std::string names;
   size_t known = 0;
   for_each_default(d, parsed, [&](const char* name, auto& slot, const auto& value) {
     if (j.contains(name)) slot = value, ++known;
+    names += (names.empty() ? "" : ", ") + std::string(name);
   });
-  if (known != j.size())
+  if (known != j.size()) {  // a request's own field (prompt, seed, init codes): say which one
+    const json set = d.to_json();
     for (const auto& [key, value] : j.items())
-      if (key != "n" && key != "top" && key != "top_k" && key != "temperature" && key != "top_p" && key != "cond_scale")
-        throw FieldError(key, "'" + key + "' cannot be a default; the defaults are n, top, top_k, temperature, "
-                              "top_p and cond_scale");
+      if (!set.contains(key)) throw FieldError(key, "'" + key + "' cannot be a default; the defaults are " + names);
+  }
   return d;
 }
 

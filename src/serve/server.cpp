@@ -412,8 +412,10 @@ void StudioServer::Impl::add_routes() {
                {"limits", limits_json(options.max_body_bytes)},
                {"uptime_s", uptime}});
   });
-  http.Get("/v1/config", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, studio_config(defaults, options.max_body_bytes));
+  // Fixed for the server's life: built once.
+  http.Get("/v1/config", [config = studio_config(defaults, options.max_body_bytes)](const httplib::Request&,
+                                                                                    httplib::Response& res) {
+    send_json(res, 200, config);
   });
 
   http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) { generate(req, res); });
