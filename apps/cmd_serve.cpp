@@ -26,6 +26,7 @@ struct ServeOptions {
   size_t keep_results = 32;
   int keep_minutes = 30;
   std::vector<std::string> allow_hosts;
+  int max_per_client = 64;
 };
 
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
@@ -44,6 +45,7 @@ void serve(const ServeOptions& o) {
   options.queue.max_queued = o.queue;
   options.queue.keep_results = o.keep_results;
   options.queue.keep_for = std::chrono::minutes(o.keep_minutes);
+  options.max_connections_per_client = o.max_per_client;
 
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
   auto generator = couture::load_generator({model});
@@ -99,6 +101,9 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
       ->check(CLI::Range(1, 100000));
   cmd.add_option("--keep-minutes", o.keep_minutes, "Minutes a finished job's results stay in memory")
       ->check(CLI::Range(1, 7 * 24 * 60));
+  cmd.add_option("--max-connections-per-client", o.max_per_client,
+                 "Connections one client address may hold open; more are answered 429 and closed")
+      ->check(CLI::Range(1, 100000));
   cmd.callback([] {
     serve(o);
   });

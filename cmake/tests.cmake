@@ -1,6 +1,16 @@
 # Tests: tests/<level>/<module>_<name>_test.cpp, one executable each, linked to couture_<module>
 # (and so to every module left of it). <level> is the ctest label: unit, golden, smoke, e2e.
 find_package(GTest REQUIRED)
+# The tests' HTTP client (the server is the project's own, src/serve/http_server): Debian's shared cpp-httplib is
+# built with these three definitions, and every file that includes httplib.h must see the same ones, or the
+# library's classes differ from ours.
+find_path(HTTPLIB_INCLUDE httplib.h REQUIRED)
+find_library(HTTPLIB_LIB cpp-httplib REQUIRED)
+add_library(couture_test_httplib INTERFACE)
+target_include_directories(couture_test_httplib INTERFACE ${HTTPLIB_INCLUDE})
+target_compile_definitions(couture_test_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT CPPHTTPLIB_ZLIB_SUPPORT
+                           CPPHTTPLIB_BROTLI_SUPPORT)
+target_link_libraries(couture_test_httplib INTERFACE ${HTTPLIB_LIB})
 set(COUTURE_SHARED_TESTDATA ${CMAKE_SOURCE_DIR}/../shared/testdata)
 # ON: a golden test fails, instead of skipping, when its reference vectors are absent (tests/support/golden.h).
 option(COUTURE_REQUIRE_GOLDEN "Golden tests fail when ../shared/testdata is absent" OFF)
@@ -16,6 +26,9 @@ foreach(level unit golden smoke e2e)
       set(module nn)
     endif()
     target_link_libraries(${name} PRIVATE ${link} GTest::gtest GTest::gtest_main)
+    if(name MATCHES "^serve_")
+      target_link_libraries(${name} PRIVATE couture_test_httplib)
+    endif()
     target_include_directories(${name} PRIVATE tests)
     target_compile_options(${name} PRIVATE ${COUTURE_WARNINGS})
     if(module IN_LIST COUTURE_TORCH_MODULES)

@@ -71,9 +71,19 @@ std::string JobQueue::new_id_locked() {
   }
 }
 
+void JobQueue::notify_locked() {
+  changed_.notify_all();
+  if (listener_) listener_();
+}
+
+void JobQueue::set_change_listener(std::function<void()> listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+}
+
 void JobQueue::touch_locked(Job& job) {
   ++job.version;
-  changed_.notify_all();
+  notify_locked();
 }
 
 JobQueue::Submitted JobQueue::submit(const GenerateParams& params) {
@@ -92,7 +102,7 @@ JobQueue::Submitted JobQueue::submit(const GenerateParams& params) {
   queue_.push_back(job);
   ++submitted_total_;
   work_.notify_one();
-  changed_.notify_all();
+  notify_locked();
   return {job->id, int(queue_.size()) - 1 + (running_ ? 1 : 0)};
 }
 
@@ -154,7 +164,7 @@ bool JobQueue::cancel(const std::string& id) {
     job.finished = Clock::now();
     finished_.push_back(it->second);
     ++finished_total_;
-    changed_.notify_all();  // the positions of the jobs behind it changed too
+    notify_locked();  // the positions of the jobs behind it changed too
   } else if (job.status == JobStatus::running) {
     job.cancel = true;
   }
@@ -212,13 +222,13 @@ void JobQueue::shutdown() {
       queue_.clear();
       if (running_) running_->cancel = true;
       work_.notify_all();
-      changed_.notify_all();
+      notify_locked();
     }
   }
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mutex_);
   stopped_ = true;
-  changed_.notify_all();
+  notify_locked();
 }
 
 bool JobQueue::stopped() const {
@@ -243,7 +253,7 @@ void JobQueue::worker() {
     running_->status = JobStatus::running;
     running_->started = Clock::now();
     touch_locked(*running_);
-    changed_.notify_all();
+    notify_locked();
     auto job = running_;
     lock.unlock();
     run(job);

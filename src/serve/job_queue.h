@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -91,6 +92,8 @@ class JobQueue {
   std::optional<std::vector<int64_t>> codes(const std::string& id, size_t rank) const;
 
   nlohmann::json stats() const;  // queued, running, finished kept, totals, limits
+  // Called (under the queue's lock: it must only signal, e.g. wake the server's loop) whenever a job changes.
+  void set_change_listener(std::function<void()> listener);
   const nlohmann::json& model() const { return model_; }
   const JobQueueOptions& options() const { return options_; }
 
@@ -106,6 +109,7 @@ class JobQueue {
   void prune_locked();
   JobSnapshot snapshot_locked(const Job& job) const;
   void touch_locked(Job& job);
+  void notify_locked();  // wakes wait_change() and the listener
   std::string new_id_locked();
 
   std::unique_ptr<Generator> generator_;
@@ -113,6 +117,7 @@ class JobQueue {
   const nlohmann::json model_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;  // any job changed, or shutdown
+  std::function<void()> listener_;
   std::condition_variable work_;             // a job was queued, or shutdown
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::deque<std::shared_ptr<Job>> queue_;

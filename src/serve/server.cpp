@@ -1,6 +1,5 @@
 #include "serve/server.h"
 
-#include <httplib.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -10,6 +9,7 @@
 #include <random>
 
 #include "core/log.h"
+#include "serve/http_server.h"
 #include "serve/web_page.h"
 #include "text/caption.h"
 #include "text/fmnist_vocabulary.h"
@@ -32,13 +32,13 @@ std::string clip(const std::string& text, size_t max = 120) {
   return text.substr(0, cut) + "...";
 }
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(http::Response& res, int status, const json& body) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
   res.set_content(dump(body), "application/json");
 }
 
-void send_error(httplib::Response& res, int status, const std::string& message, const std::string& field = "") {
+void send_error(http::Response& res, int status, const std::string& message, const std::string& field = "") {
   json body = {{"error", message}};
   if (!field.empty()) body["field"] = field;
   send_json(res, status, body);
@@ -75,23 +75,6 @@ std::string host_name(const std::string& header) {
   if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || port.size() > 5)
     return "";
   return lower(host);
-}
-
-const char* reason_for(int status) {
-  switch (status) {
-    case 400: return "bad request";
-    case 403: return "forbidden";
-    case 404: return "not found";
-    case 405: return "method not allowed";
-    case 408: return "request timed out";
-    case 413: return "request body too large";
-    case 414: return "request URI too long";
-    case 415: return "unsupported media type";
-    case 416: return "range not satisfiable";
-    case 411: return "length required";
-    case 429: return "too many requests";
-    default: return status >= 500 ? "internal server error" : "request refused";
-  }
 }
 
 json limits_json(size_t max_body_bytes) {
@@ -154,10 +137,9 @@ struct StudioServer::Impl {
   ServerOptions options;
   JobQueue queue;
   SamplingDefaults defaults;  // the bundle's, read once from the generator's description
-  httplib::Server http;
+  std::unique_ptr<http::Server> http;
   std::thread thread;
   int port = -1;
-  int listen_socket = -1;
   std::once_flag stop_once;
   std::atomic<bool> stopped{false};
   std::mutex seed_mutex;
@@ -170,13 +152,22 @@ struct StudioServer::Impl {
     if (model.is_object() && model.contains("defaults")) defaults = SamplingDefaults::from_json(model["defaults"]);
     configure();
     add_routes();
+    queue.set_change_listener([server = http.get()] { server->wake(); });
   }
 
   void configure();
   void add_routes();
-  void generate(const httplib::Request& req, httplib::Response& res);
-  void events(const httplib::Request& req, httplib::Response& res);
+  void generate(const http::Request& req, http::Response& res);
+  void events(const http::Request& req, http::Response& res);
   json job_json(const JobSnapshot& job) const;
+  json http_stats() const {
+    const auto s = http->stats();
+    return {{"connections", s.connections},
+            {"event_streams", s.streams},
+            {"refused_connections", s.refused_connections},
+            {"timed_out", s.timed_out},
+            {"requests", s.requests}};
+  }
   uint64_t random_seed() {
     std::lock_guard lock(seed_mutex);
     return seed_rng() >> 32;  // 32 bits: easy to read, type and share
@@ -184,24 +175,11 @@ struct StudioServer::Impl {
 };
 
 void StudioServer::Impl::configure() {
-  size_t threads = size_t(std::max(2, options.threads));
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  auto timeout = options.io_timeout.count();
-  http.set_read_timeout(timeout);
-  http.set_write_timeout(timeout);
-  http.set_keep_alive_timeout(timeout);
-  http.set_keep_alive_max_count(100);
-  http.set_payload_max_length(options.max_body_bytes);
-  // cpp-httplib's default sets SO_REUSEPORT, which lets a second server bind the same port and take half the
-  // connections; SO_REUSEADDR alone allows a quick restart and makes a second server fail to bind.
-  http.set_socket_options([this](int socket) {
-    int yes = 1;
-    ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    listen_socket = socket;
-  });
-  http.set_default_headers({{"X-Content-Type-Options", "nosniff"},
-                            {"Referrer-Policy", "no-referrer"},
-                            {"X-Frame-Options", "DENY"}});
+  http::Options o;
+  o.max_body_bytes = options.max_body_bytes;
+  o.request_timeout = options.io_timeout;
+  o.max_per_client = options.max_connections_per_client;
+  o.default_headers = {{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}, {"X-Frame-Options", "DENY"}};
 
   // A page on another site must not drive a studio on this machine: browsers send that site's name as Host after
   // a DNS rebinding, so a loopback server answers only to loopback names and addresses, and to the names given
@@ -209,51 +187,24 @@ void StudioServer::Impl::configure() {
   bool loopback = is_loopback_name(options.host);
   std::vector<std::string> allowed;
   for (const auto& name : options.allowed_hosts) allowed.push_back(lower(name));
-  http.set_pre_routing_handler([this, loopback, allowed](const httplib::Request& req, httplib::Response& res) {
-    const std::string header = req.get_header_value("Host");
+  o.pre_routing = [this, loopback, allowed](const http::Request& req, http::Response& res) {
+    const std::string header = req.header("Host");
     const std::string host = host_name(header);
     const bool known = is_loopback_name(host) || std::find(allowed.begin(), allowed.end(), host) != allowed.end();
     if (loopback && !header.empty() && !known) {
       send_error(res, 403, "Host '" + clip(header, 60) + "' is not this server; open " + options.host + ":" +
                                std::to_string(port) + " directly (or start it with --allow-host NAME)");
-      return httplib::Server::HandlerResponse::Handled;
+      return true;
     }
-    // cpp-httplib bounds a body by its Content-Length only and reads a chunked one whole, however large; every
-    // body this API takes is a small JSON object, so a body sent any other way is refused from its headers (this
-    // handler runs before the body is read; what the client still sends is not kept, and the connection ends at
-    // the read timeout at the latest).
-    if (req.has_header("Transfer-Encoding") && lower(req.get_header_value("Transfer-Encoding")) != "identity") {
-      res.set_header("Connection", "close");
-      send_error(res, 411, "send the body with a Content-Length (at most " + std::to_string(options.max_body_bytes) +
-                               " bytes); Transfer-Encoding '" + clip(req.get_header_value("Transfer-Encoding"), 40) +
-                               "' is not accepted");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-
-  // Every error answer is JSON, including the ones httplib makes itself (400, 404, 413, 414).
-  size_t max_body = options.max_body_bytes;
-  http.set_error_handler(httplib::Server::HandlerWithResponse([max_body](const httplib::Request& req,
-                                                                         httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = reason_for(res.status);
-    if (res.status == 404) message = "no such resource: " + req.method + " " + clip(req.path, 100);
-    if (res.status == 413) message = "the request body is larger than " + std::to_string(max_body) + " bytes";
+    return false;
+  };
+  // Every error answer is JSON, including the ones the HTTP layer makes itself (400, 404, 405, 408, 411, 413, 414,
+  // 429 for too many connections, 431, 500).
+  o.error_body = [](const http::Request&, http::Response& res, const std::string& message) {
+    if (res.status >= 500) log::warn("server: " + message);
     send_error(res, res.status, message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string message = "internal error";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      message += std::string(": ") + e.what();
-    } catch (...) {
-    }
-    log::warn("server: " + message);
-    send_error(res, 500, message);
-  });
+  };
+  http = std::make_unique<http::Server>(std::move(o));
 }
 
 json StudioServer::Impl::job_json(const JobSnapshot& job) const {
@@ -286,10 +237,10 @@ json StudioServer::Impl::job_json(const JobSnapshot& job) const {
   return j;
 }
 
-void StudioServer::Impl::generate(const httplib::Request& req, httplib::Response& res) {
+void StudioServer::Impl::generate(const http::Request& req, http::Response& res) {
   // JSON only: a form on another site cannot post JSON without the browser asking this server first (CORS),
   // and this server never says yes.
-  std::string type = req.get_header_value("Content-Type");
+  std::string type = req.header("Content-Type");
   if (type.rfind("application/json", 0) != 0) {
     send_error(res, 415, "send the request as Content-Type: application/json");
     return;
@@ -350,7 +301,7 @@ void StudioServer::Impl::generate(const httplib::Request& req, httplib::Response
   }
 }
 
-void StudioServer::Impl::events(const httplib::Request& req, httplib::Response& res) {
+void StudioServer::Impl::events(const http::Request& req, http::Response& res) {
   std::string id = req.matches[1];
   if (!queue.get(id)) {
     send_error(res, 404, "no job '" + id + "' (it finished long ago, or never was)");
@@ -358,51 +309,46 @@ void StudioServer::Impl::events(const httplib::Request& req, httplib::Response& 
   }
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Accel-Buffering", "no");
-  auto keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(options.event_keepalive);
-  // One event per change of the job: "progress" while it waits or runs, then its final status, then the end.
-  res.set_chunked_content_provider(
-      "text/event-stream", [this, id, keepalive, seen = uint64_t(0)](size_t, httplib::DataSink& sink) mutable {
-        auto job = queue.wait_change(id, seen, keepalive);
-        if (!job) {
-          sink.done();
-          return true;
-        }
-        if (job->version == seen) {
-          // Shutting down: end once the job has its final status (sent above) or the queue has stopped; a running
-          // job is still being cancelled until then, and its "cancelled" event must reach the client.
-          if (queue.stopping() && (is_finished(job->status) || queue.stopped())) {
-            sink.done();
-            return true;
-          }
-          const char ping[] = ": keep-alive\n\n";
-          return sink.write(ping, sizeof ping - 1);
-        }
-        seen = job->version;
-        bool final = is_finished(job->status);
-        std::string text = std::string("event: ") + (final ? status_name(job->status) : "progress") +
-                           "\ndata: " + dump(job_json(*job)) + "\n\n";
-        if (!sink.write(text.data(), text.size())) return false;
-        if (final) sink.done();
-        return true;
-      });
+  res.content_type = "text/event-stream";
+  // One event per change of the job seen by the server's poll: "progress" while it waits or runs, then its final
+  // status, then the end; a comment line when nothing changed for event_keepalive.
+  using clock = std::chrono::steady_clock;
+  res.stream = [this, id, keepalive = options.event_keepalive, seen = uint64_t(0),
+                last = clock::now()](std::string& out) mutable {
+    auto job = queue.get(id);
+    if (!job) return false;
+    const auto now = clock::now();
+    if (job->version == seen) {
+      // Shutting down: end once the job has its final status (sent before) or the queue has stopped; a running
+      // job is still being cancelled until then, and its "cancelled" event must reach the client.
+      if (queue.stopping() && (is_finished(job->status) || queue.stopped())) return false;
+      if (now - last >= keepalive) out = ": keep-alive\n\n", last = now;
+      return true;
+    }
+    seen = job->version, last = now;
+    const bool final = is_finished(job->status);
+    out = std::string("event: ") + (final ? status_name(job->status) : "progress") + "\ndata: " +
+          dump(job_json(*job)) + "\n\n";
+    return !final;
+  };
 }
 
 void StudioServer::Impl::add_routes() {
   auto page = [](const char* type, std::string_view body, bool csp) {
-    return [type, body, csp](const httplib::Request&, httplib::Response& res) {
+    return [type, body, csp](const http::Request&, http::Response& res) {
       if (csp)
         res.set_header("Content-Security-Policy",
                        "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'");
       res.set_header("Cache-Control", "no-cache");
-      res.set_content(body.data(), body.size(), type);
+      res.set_content(std::string(body), type);
     };
   };
-  http.Get("/", page("text/html; charset=utf-8", studio_html(), true));
-  http.Get("/studio.js", page("text/javascript; charset=utf-8", studio_js(), false));
-  http.Get("/studio.css", page("text/css; charset=utf-8", studio_css(), false));
-  http.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  http->route("GET", "/", page("text/html; charset=utf-8", studio_html(), true));
+  http->route("GET", "/studio.js", page("text/javascript; charset=utf-8", studio_js(), false));
+  http->route("GET", "/studio.css", page("text/css; charset=utf-8", studio_css(), false));
+  http->route("GET", "/favicon.ico", [](const http::Request&, http::Response& res) { res.status = 204; });
 
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+  http->route("GET", "/health", [this](const http::Request&, http::Response& res) {
     auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     bool stopping = queue.stopping();
     send_json(res, stopping ? 503 : 200,
@@ -410,18 +356,19 @@ void StudioServer::Impl::add_routes() {
                {"model", queue.model()},
                {"queue", queue.stats()},
                {"limits", limits_json(options.max_body_bytes)},
+               {"http", http_stats()},
                {"uptime_s", uptime}});
   });
   // Fixed for the server's life: built once.
-  http.Get("/v1/config", [config = studio_config(defaults, options.max_body_bytes)](const httplib::Request&,
-                                                                                    httplib::Response& res) {
+  http->route("GET", "/v1/config", [config = studio_config(defaults, options.max_body_bytes)](const http::Request&,
+                                                                                    http::Response& res) {
     send_json(res, 200, config);
   });
 
-  http.Post("/v1/generate", [this](const httplib::Request& req, httplib::Response& res) { generate(req, res); });
+  http->route("POST", "/v1/generate", [this](const http::Request& req, http::Response& res) { generate(req, res); });
   // What a prompt is read as (attributes, words not recognised), for the studio to show while the user types.
-  http.Post("/v1/understand", [this](const httplib::Request& req, httplib::Response& res) {
-    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+  http->route("POST", "/v1/understand", [this](const http::Request& req, http::Response& res) {
+    if (req.header("Content-Type").rfind("application/json", 0) != 0)
       return send_error(res, 415, "send the request as Content-Type: application/json");
     try {
       const json body = json::parse(req.body);
@@ -439,21 +386,21 @@ void StudioServer::Impl::add_routes() {
     }
   });
 
-  http.Get(std::string("/v1/jobs/") + kIdPattern, [this](const httplib::Request& req, httplib::Response& res) {
+  http->route("GET", std::string("/v1/jobs/") + kIdPattern, [this](const http::Request& req, http::Response& res) {
     auto job = queue.get(req.matches[1]);
     if (!job) return send_error(res, 404, "no job '" + std::string(req.matches[1]) + "'");
     send_json(res, 200, job_json(*job));
   });
-  http.Delete(std::string("/v1/jobs/") + kIdPattern, [this](const httplib::Request& req, httplib::Response& res) {
+  http->route("DELETE", std::string("/v1/jobs/") + kIdPattern, [this](const http::Request& req, http::Response& res) {
     std::string id = req.matches[1];
     if (!queue.cancel(id)) return send_error(res, 404, "no job '" + id + "'");
     auto job = queue.get(id);
     send_json(res, 200, job ? job_json(*job) : json{{"id", id}, {"status", "cancelled"}});
   });
-  http.Get(std::string("/v1/jobs/") + kIdPattern + "/events",
-           [this](const httplib::Request& req, httplib::Response& res) { events(req, res); });
-  http.Get(std::string("/v1/jobs/") + kIdPattern + "/images/([0-9]{1,3})\\.png",
-           [this](const httplib::Request& req, httplib::Response& res) {
+  http->route("GET", std::string("/v1/jobs/") + kIdPattern + "/events",
+           [this](const http::Request& req, http::Response& res) { events(req, res); });
+  http->route("GET", std::string("/v1/jobs/") + kIdPattern + "/images/([0-9]{1,3})\\.png",
+           [this](const http::Request& req, http::Response& res) {
              std::string id = req.matches[1];
              size_t rank = std::stoul(req.matches[2]);
              auto png = queue.png(id, rank);
@@ -461,7 +408,7 @@ void StudioServer::Impl::add_routes() {
              res.set_header("Cache-Control", "private, max-age=3600, immutable");
              res.set_header("Content-Disposition",
                             "inline; filename=\"couture-" + id + "-" + std::to_string(rank) + ".png\"");
-             res.set_content(*png, "image/png");
+             res.set_content(std::move(*png), "image/png");
            });
 }
 
@@ -473,34 +420,34 @@ StudioServer::~StudioServer() { stop(); }
 int StudioServer::bind() {
   if (impl_->port >= 0) return impl_->port;
   const auto& o = impl_->options;
-  int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : impl_->http.bind_to_port(o.host, o.port) ? o.port : -1;
-  COUTURE_CHECK_INPUT(port > 0, "cannot listen on ", o.host, ":", o.port,
+  std::string why;
+  const int port = impl_->http->bind(o.host, o.port, why);
+  COUTURE_CHECK_INPUT(port > 0, "cannot listen on ", o.host, ":", o.port, ": ", why,
                       " (the address is in use, not this machine's, or needs privileges)");
-  // cpp-httplib listens with a backlog of 5, so a burst of clients would wait a second for SYN retries; Linux
-  // updates the backlog of a listening socket when listen() is called again.
-  ::listen(impl_->listen_socket, SOMAXCONN);
   impl_->port = port;
   return port;
 }
 
 void StudioServer::serve() {
   bind();
-  if (!impl_->stopped) impl_->http.listen_after_bind();
+  if (!impl_->stopped) impl_->http->run();
 }
 
 void StudioServer::start() {
   bind();
-  impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
-  for (int i = 0; i < 5000 && !impl_->http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  COUTURE_CHECK(impl_->http.is_running(), "the server on ", url(), " did not start");
+  impl_->thread = std::thread([this] { impl_->http->run(); });
+  for (int i = 0; i < 5000 && !impl_->http->running() && !impl_->stopped; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  COUTURE_CHECK(impl_->http->running(), "the server on ", url(), " did not start");
 }
 
 void StudioServer::stop() {
   std::call_once(impl_->stop_once, [this] {
     impl_->stopped = true;
     impl_->queue.shutdown();  // cancels the jobs; event streams send their final event and end
-    impl_->http.stop();       // no new connections
-    if (impl_->thread.joinable()) impl_->thread.join();  // open requests finish
+    impl_->queue.set_change_listener(nullptr);  // the HTTP server goes before the queue
+    impl_->http->stop();      // no new connections; open answers and streams finish
+    if (impl_->thread.joinable()) impl_->thread.join();
   });
 }
 

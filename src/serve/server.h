@@ -1,6 +1,6 @@
 // `couture serve`: the web studio (GET /) and the JSON API (POST /v1/generate, GET/DELETE /v1/jobs/{id}, server-sent
 // events, result PNGs, GET /v1/config, GET /health) in front of one JobQueue. docs/serve.md is the reference.
-// Requests never name files: results are addressed by job id and rank only. cpp-httplib stays inside server.cpp.
+// Requests never name files: results are addressed by job id and rank only. HTTP is serve/http_server.h's.
 #pragma once
 #include <chrono>
 #include <memory>
@@ -19,8 +19,10 @@ struct ServerOptions {
   int port = 8080;                 // 0: any free port (see StudioServer::port())
   JobQueueOptions queue;
   size_t max_body_bytes = 64 * 1024;  // larger requests get 413
-  int threads = 64;                   // connections served at once (event streams hold one each)
-  std::chrono::seconds io_timeout{5};  // a client that sends or reads nothing for this long is dropped
+  int max_connections_per_client = 64;  // open connections from one address; more get 429 and are closed
+  // A request (headers and body) must arrive whole within this of its connection being ready for it, and an
+  // answer must be read at least this often; a keep-alive connection silent for this long is closed.
+  std::chrono::seconds io_timeout{5};
   std::chrono::seconds event_keepalive{10};  // a comment line on idle event streams, so proxies keep them open
 };
 

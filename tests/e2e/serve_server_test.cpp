@@ -393,7 +393,7 @@ TEST(PipelineServer, UnknownJobsImagesAndRoutesAre404) {
   const std::vector<std::string> paths = {"/v1/jobs/0123456789abcdef",        "/v1/jobs/0123456789abcdef/events",
                                           "/v1/jobs/xyz",                     "/v1/jobs/" + id + "/images/8.png",
                                           "/v1/jobs/" + id + "/images/999.png", "/v1/jobs/" + id + "/images/-1.png",
-                                          "/nope",                            "/v1/generate"};
+                                          "/nope"};
   for (const auto& path : paths) {
     auto r = c.Get(path.c_str());
     ASSERT_TRUE(r) << path;
@@ -401,6 +401,13 @@ TEST(PipelineServer, UnknownJobsImagesAndRoutesAre404) {
     EXPECT_TRUE(parse(r).contains("error")) << path << ": " << r->body;
   }
   EXPECT_EQ(c.Delete("/v1/jobs/0123456789abcdef")->status, 404);
+  // A route asked with another method: 405, saying which methods it takes.
+  auto wrong = c.Get("/v1/generate");
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 405);
+  EXPECT_EQ(wrong->get_header_value("Allow"), "POST");
+  EXPECT_NE(parse(wrong)["error"].get<std::string>().find("allowed: POST"), std::string::npos) << wrong->body;
+  EXPECT_EQ(c.Put("/v1/jobs/" + id, "{}", "application/json")->get_header_value("Allow"), "GET, DELETE, HEAD");
 }
 
 TEST(PipelineServer, FailedJobsSayWhy) {
