@@ -515,9 +515,10 @@ struct Server::Impl {
           ::close(listen_fd);
           listen_fd = -1;
         }
-        // Idle connections and unfinished requests end now; answers and streams being sent may finish.
+        // Idle connections, unfinished requests and lingering closes end now; answers and streams being sent may
+        // finish.
         for (auto& [fd, c] : connections)
-          if (!c.stream && c.sent == c.out.size() && !c.lingering) c.dead = true;
+          if (!c.stream && c.sent == c.out.size()) c.dead = true;
         reap();
         if (connections.empty() || now >= stop_deadline) break;
       }
