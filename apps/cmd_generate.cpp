@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <regex>
 
 #include "command.h"
 #include "core/error.h"
@@ -22,10 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 
 struct GenerateOptions {
-  std::string prompt, prompt_file, model, out = "out/generate", init_image;
+  std::string prompt, prompt_file, model, out, init_image;
   couture::GenerateParams params;
   int init_codes_kept = 0;
-  bool bf16 = false;
+  bool bf16 = false, overwrite = false;
   CLI::App* cmd = nullptr;
 };
 
@@ -57,6 +59,45 @@ void warn_if_not_understood(const std::string& prompt, const std::string& which)
   }
 }
 
+constexpr const char* kDefaultOutBase = "out/generate";
+
+// What `couture generate` writes into a folder: its PNGs, contact sheet and result.json, and with --prompt-file a
+// prompt-NNNN folder of them per prompt.
+bool is_ours(const fs::path& entry) {
+  static const std::regex ours(R"(rank-\d+\.png|contact\.png|result\.json|prompt-\d{4,}|.*\.tmp)");
+  return std::regex_match(entry.filename().string(), ours);
+}
+
+// Where this run writes. Without --out: a fresh numbered folder under out/generate (00001, 00002, ...), so runs
+// never mix. With --out: the folder must be new or empty, unless --overwrite, which removes what an earlier run of
+// this command wrote there (and nothing else).
+fs::path output_folder(const GenerateOptions& o) {
+  if (o.out.empty()) {
+    int last = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(kDefaultOutBase, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.size() == 5 && std::all_of(name.begin(), name.end(), ::isdigit)) last = std::max(last, std::stoi(name));
+    }
+    char name[16];
+    std::snprintf(name, sizeof name, "%05d", last + 1);
+    return fs::path(kDefaultOutBase) / name;
+  }
+  const fs::path out = o.out;
+  std::error_code ec;
+  if (!fs::exists(out, ec)) return out;
+  COUTURE_CHECK_INPUT(fs::is_directory(out, ec), "--out ", out.string(), " is a file, not a folder");
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(out)) entries.push_back(e.path());
+  if (entries.empty()) return out;
+  COUTURE_CHECK_INPUT(o.overwrite, "--out ", out.string(), " holds an earlier run (", entries.front().filename().string(),
+                      entries.size() > 1 ? ", ..." : "", "); choose a new folder, leave --out out for a fresh ",
+                      kDefaultOutBase, "/NNNNN, or add --overwrite to replace it");
+  for (const auto& e : entries)
+    if (is_ours(e)) fs::remove_all(e);
+  return out;
+}
+
 void run(GenerateOptions& o) {
   COUTURE_CHECK_INPUT(o.prompt.empty() != o.prompt_file.empty(), "give a prompt or --prompt-file (exactly one)");
   COUTURE_CHECK_INPUT(o.init_codes_kept >= 0, "--init-codes must be 0 or more, got ", o.init_codes_kept);
@@ -76,6 +117,10 @@ void run(GenerateOptions& o) {
     }
   }
 
+  const fs::path out = output_folder(o);
+  const bool random_seed = o.cmd->count("--seed") == 0;
+  if (random_seed) o.params.seed = std::random_device{}();  // 32 bits: easy to read, type and share
+
   auto t0 = std::chrono::steady_clock::now();
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
   auto generator = couture::load_generator({model, o.bf16});
@@ -88,6 +133,9 @@ void run(GenerateOptions& o) {
   couture::log::info(loaded);
   o.params = couture::app::with_bundle_defaults(*o.cmd, o.params,
                                                 description.value("defaults", nlohmann::json::object()));
+  if (random_seed)
+    couture::log::info("seed " + std::to_string(o.params.seed) + " (random; --seed " + std::to_string(o.params.seed) +
+                       " makes these designs again)");
   if (!o.init_image.empty()) {
     o.params.init_codes = generator->encode_image(couture::read_image(o.init_image));
     o.params.num_init_codes = o.init_codes_kept;
@@ -99,16 +147,17 @@ void run(GenerateOptions& o) {
     p.prompt = prompts[i];
     char sub[32];
     std::snprintf(sub, sizeof sub, "prompt-%04zu", i + 1);
-    const fs::path dir = prompts.size() == 1 ? fs::path(o.out) : fs::path(o.out) / sub;
+    const fs::path dir = prompts.size() == 1 ? out : out / sub;
     warn_if_not_understood(p.prompt, prompts.size() == 1 ? std::string("prompt") : "prompt " + std::to_string(i + 1));
     couture::Progress bar(prompts.size() == 1 ? "generate" : "generate " + std::to_string(i + 1) + "/" +
                                                                   std::to_string(prompts.size()),
                           0, "codes");
     const auto start = std::chrono::steady_clock::now();
     auto result = generator->generate(p, [&](const std::string& stage, int64_t done, int64_t total) {
-      if (stage == "sample") {
-        bar.set_note(std::to_string(done) + "/" + std::to_string(total) + " codes");
-        bar.set_done(done);
+      if (stage == "sample") {  // the codes of one image; all N candidates are sampled together
+        bar.set_total(total);
+        bar.set_note("sample " + std::to_string(p.n) + " candidates");
+        bar.advance(done - bar.done());
       } else {
         bar.set_note(stage);
       }
@@ -117,6 +166,9 @@ void run(GenerateOptions& o) {
     bar.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto summary = couture::write_result_folder(p, result, model_name, dir, seconds);
+    // Where the files went, then the JSON line (the last line, for scripts).
+    couture::log::info("wrote the best " + std::to_string(p.top) + " of " + std::to_string(p.n) + " to " +
+                       dir.string() + "/ (rank-01.png ..., contact.png, result.json)");
     std::printf("%s\n", summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     std::fflush(stdout);
   }
@@ -133,7 +185,8 @@ COUTURE_COMMAND("generate", "Candidate designs for a Korean description: sample 
   cmd.add_option("--init-image", o.init_image, "Variations of this design: keep its first code rows, generate the rest");
   cmd.add_option("--init-codes", o.init_codes_kept, "Codes kept from --init-image (0: the original's 43.75%)");
   cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");
-  cmd.add_option("--out", o.out, "Output folder");
+  cmd.add_option("--out", o.out, "Output folder, new or empty (default: a fresh out/generate/NNNNN)");
+  cmd.add_flag("--overwrite", o.overwrite, "Replace an earlier run's files in --out");
   cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer");
   cmd.callback([] { run(o); });
 }

@@ -43,6 +43,11 @@ void Progress::set_done(int64_t done) {
   done_ = start_done_ = done;
 }
 
+void Progress::set_total(int64_t total) {
+  std::lock_guard lock(mutex_);
+  total_ = total;
+}
+
 void Progress::set_note(std::string note) {
   std::lock_guard lock(mutex_);
   note_ = std::move(note);

@@ -18,6 +18,7 @@ class Progress {
 
   void advance(int64_t n = 1);
   void set_done(int64_t done);      // absolute position (for resumed jobs)
+  void set_total(int64_t total);    // once it is known (0: unknown)
   void set_note(std::string note);  // shown after the bar, e.g. "loss 0.213"
   void finish();                    // final line; idempotent
 

@@ -109,6 +109,34 @@ TEST_F(GenerateTest, PromptFileWritesOneFolderPerPrompt) {
   EXPECT_FALSE(fs::exists(out / "prompt-0003"));
 }
 
+// A run never mixes its files with an earlier one's; without --seed the seed is random, said, and recorded.
+TEST_F(GenerateTest, FreshFoldersOverwriteAndARandomSeedThatIsSaid) {
+  const fs::path out = dir_->path() / "again";
+  auto first = run_command(generate(bundle_, out, std::string("\"") + kPrompt + "\" -n 3 --top 3"));
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("to " + out.string() + "/"), std::string::npos) << "says where the files went";
+  EXPECT_NE(first.output.find("generate 100% "), std::string::npos) << "progress with its total: " << first.output;
+  const size_t at = first.output.find("seed ");
+  ASSERT_NE(at, std::string::npos) << first.output;
+  const uint64_t said = std::stoull(first.output.substr(at + 5));
+  EXPECT_NE(first.output.find("--seed " + std::to_string(said) + " makes these designs again"), std::string::npos);
+  const auto result = nlohmann::json::parse(couture::read_file(out / "result.json"));
+  EXPECT_EQ(result["seed"], said);
+  auto second = run_command(generate(bundle_, out, std::string("\"") + kPrompt + "\" -n 3 --top 3"));
+  EXPECT_EQ(second.status, 1);
+  EXPECT_NE(second.output.find("holds an earlier run"), std::string::npos) << second.output;
+  EXPECT_NE(nlohmann::json::parse(couture::read_file(out / "result.json"))["seed"], nullptr);
+  // --overwrite: the earlier run's files go (its rank-03.png would otherwise sit beside a --top 1 result), and
+  // what the user put there stays.
+  std::ofstream(out / "notes.txt") << "mine";
+  auto third = run_command(generate(bundle_, out, std::string("\"") + kPrompt + "\" -n 2 --top 1 --seed 4 --overwrite"));
+  ASSERT_EQ(third.status, 0) << third.output;
+  EXPECT_TRUE(fs::exists(out / "rank-01.png"));
+  EXPECT_FALSE(fs::exists(out / "rank-03.png"));
+  EXPECT_TRUE(fs::exists(out / "notes.txt"));
+  EXPECT_EQ(nlohmann::json::parse(couture::read_file(out / "result.json"))["seed"], 4);
+}
+
 TEST_F(GenerateTest, VariationsKeepTheFirstCodesOfTheInitImage) {
   const fs::path base = dir_->path() / "base", out = dir_->path() / "var";
   ASSERT_EQ(run_command(generate(bundle_, base, std::string("\"") + kPrompt + "\" -n 1 --top 1")).status, 0);
