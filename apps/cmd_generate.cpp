@@ -90,9 +90,10 @@ fs::path output_folder(const GenerateOptions& o) {
   std::vector<fs::path> entries;
   for (const auto& e : fs::directory_iterator(out)) entries.push_back(e.path());
   if (entries.empty()) return out;
-  COUTURE_CHECK_INPUT(o.overwrite, "--out ", out.string(), " holds an earlier run (", entries.front().filename().string(),
-                      entries.size() > 1 ? ", ..." : "", "); choose a new folder, leave --out out for a fresh ",
-                      kDefaultOutBase, "/NNNNN, or add --overwrite to replace it");
+  COUTURE_CHECK_INPUT(o.overwrite, "--out ", out.string(), " holds an earlier run (",
+                      entries.front().filename().string(), entries.size() > 1 ? ", ..." : "",
+                      "); choose a new folder, leave --out out for a fresh ", kDefaultOutBase,
+                      "/NNNNN, or add --overwrite to replace it");
   for (const auto& e : entries)
     if (is_ours(e)) fs::remove_all(e);
   return out;

@@ -88,7 +88,8 @@ std::optional<Refusal> parse_head(std::string_view head, Request& req) {
   }
   if (req.target.size() > kMaxTarget) return Refusal{414, "the request URI is longer than 8192 bytes"};
   if (req.target.empty() || req.target[0] != '/' ||
-      std::any_of(req.target.begin(), req.target.end(), [](char c) { return static_cast<unsigned char>(c) <= 32 || c == 127; }))
+      std::any_of(req.target.begin(), req.target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= 32 || c == 127; }))
     return Refusal{400, "the request target must be a path starting with /"};
   const size_t question = req.target.find('?');
   if (!percent_decode(std::string_view(req.target).substr(0, question), req.path))

@@ -332,7 +332,8 @@ struct Server::Impl {
       }
       if (!found) {
         res.status = allowed.empty() ? 404 : 405;
-        if (!allowed.empty()) res.set_header("Allow", allowed.find("GET") != std::string::npos ? allowed + ", HEAD" : allowed);
+        if (!allowed.empty())
+          res.set_header("Allow", allowed.find("GET") != std::string::npos ? allowed + ", HEAD" : allowed);
       }
     } catch (const std::exception& e) {
       res = Response{};
@@ -421,7 +422,8 @@ struct Server::Impl {
         ++n_refused;
         // Best effort and without waiting: the answer fits the socket's buffer; then close.
         Request none;
-        const std::string bytes = error_answer(none, 429, "too many connections: " + why + "; close one and retry", true);
+        const std::string bytes =
+            error_answer(none, 429, "too many connections: " + why + "; close one and retry", true);
         (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
         ::shutdown(fd, SHUT_WR);
         char sink[4096];

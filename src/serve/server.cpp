@@ -179,7 +179,8 @@ void StudioServer::Impl::configure() {
   o.max_body_bytes = options.max_body_bytes;
   o.request_timeout = options.io_timeout;
   o.max_per_client = options.max_connections_per_client;
-  o.default_headers = {{"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}, {"X-Frame-Options", "DENY"}};
+  o.default_headers = {
+      {"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "no-referrer"}, {"X-Frame-Options", "DENY"}};
 
   // A page on another site must not drive a studio on this machine: browsers send that site's name as Host after
   // a DNS rebinding, so a loopback server answers only to loopback names and addresses, and to the names given

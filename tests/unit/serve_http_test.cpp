@@ -97,7 +97,8 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
       "GET /echo/first HTTP/1.1\r\nHost: x\r\n\r\n"
       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
       "GET /echo/third?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  const size_t first = answer.find("path=first"), second = answer.find("hello"), third = answer.find("path=third query=x=1");
+  const size_t first = answer.find("path=first"), second = answer.find("hello");
+  const size_t third = answer.find("path=third query=x=1");
   ASSERT_NE(first, std::string::npos) << answer;
   ASSERT_NE(second, std::string::npos) << answer;
   ASSERT_NE(third, std::string::npos) << answer;
@@ -134,7 +135,8 @@ TEST_F(HttpServerTest, MalformedHeadsAreRefusedWithTheirReason) {
     const char* says;
   };
   const std::vector<Case> cases = {
-      {"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400, "two different Content-Length"},
+      {"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400,
+       "two different Content-Length"},
       {"POST /echo HTTP/1.1\r\nContent-Length: -3\r\n\r\n", 400, "malformed Content-Length"},
       {"GET /echo/a HTTP/1.1\r\nno colon here\r\n\r\n", 400, "malformed header line 1"},
       {"GET /echo/a HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n", 400, "malformed header line 2"},
