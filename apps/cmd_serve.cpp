@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "command.h"
@@ -27,6 +28,8 @@ struct ServeOptions {
   int keep_minutes = 30;
   std::vector<std::string> allow_hosts;
   int max_per_client = 64;
+  std::string api_key;
+  bool insecure = false;
 };
 
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
@@ -46,6 +49,12 @@ void serve(const ServeOptions& o) {
   options.queue.keep_results = o.keep_results;
   options.queue.keep_for = std::chrono::minutes(o.keep_minutes);
   options.max_connections_per_client = o.max_per_client;
+  options.api_key = o.api_key.empty() && std::getenv("COUTURE_API_KEY") ? std::getenv("COUTURE_API_KEY") : o.api_key;
+  couture::check_api_key(options.api_key);
+  // Checked before the model loads: a studio on the network answers anyone who can reach it.
+  COUTURE_CHECK_INPUT(couture::is_loopback_host(o.host) || !options.api_key.empty() || o.insecure, "--host ", o.host,
+                      " lets other machines use the studio: give it an --api-key (or COUTURE_API_KEY), or add "
+                      "--insecure to serve them without one");
 
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
   auto generator = couture::load_generator({model});
@@ -68,10 +77,11 @@ void serve(const ServeOptions& o) {
     server.stop();
   });
 
-  if (o.host != "127.0.0.1" && o.host != "localhost" && o.host != "::1")
-    couture::log::warn("listening on " + o.host + ": anyone who can reach this address can use the studio");
-  std::printf("couture serve: the studio is at %s (model %s); Ctrl+C stops it\n", server.url().c_str(),
-              model_name.c_str());
+  if (!couture::is_loopback_host(o.host) && options.api_key.empty())
+    couture::log::warn("listening on " + o.host + " without an API key (--insecure): anyone who can reach this "
+                       "address can use the studio");
+  std::printf("couture serve: the studio is at %s%s (model %s); Ctrl+C stops it\n", server.url().c_str(),
+              options.api_key.empty() ? "" : "?key=<the API key>", model_name.c_str());
   std::fflush(stdout);
   server.serve();
 
@@ -104,6 +114,10 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
   cmd.add_option("--max-connections-per-client", o.max_per_client,
                  "Connections one client address may hold open; more are answered 429 and closed")
       ->check(CLI::Range(1, 100000));
+  cmd.add_option("--api-key", o.api_key,
+                 "Require this key (Authorization: Bearer KEY; a browser opens /?key=KEY once) for all but /health; "
+                 "default $COUTURE_API_KEY");
+  cmd.add_flag("--insecure", o.insecure, "Serve a --host beyond this machine without an API key");
   cmd.callback([] {
     serve(o);
   });

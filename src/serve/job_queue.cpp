@@ -186,6 +186,38 @@ std::optional<std::vector<int64_t>> JobQueue::codes(const std::string& id, size_
   return it->second->results[rank].codes;
 }
 
+namespace {
+// Upper bounds of the stage-seconds histograms (Prometheus' "le"); +Inf is the count.
+constexpr double kStageBuckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+}  // namespace
+
+void JobQueue::observe_locked(const std::string& stage, double seconds) {
+  Histogram& h = stage_seconds_[stage];
+  h.counts.resize(std::size(kStageBuckets));
+  for (size_t i = 0; i < std::size(kStageBuckets); ++i)
+    if (seconds <= kStageBuckets[i]) {
+      ++h.counts[i];
+      break;
+    }
+  h.sum += seconds;
+  ++h.count;
+}
+
+nlohmann::json JobQueue::metrics() const {
+  nlohmann::json m = stats();
+  std::lock_guard lock(mutex_);
+  m["finished_by_status"] = finished_by_status_;
+  nlohmann::json stages = nlohmann::json::object();
+  for (const auto& [stage, h] : stage_seconds_) {
+    nlohmann::json buckets = nlohmann::json::array();
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < std::size(kStageBuckets); ++i) buckets.push_back({kStageBuckets[i], cumulative += h.counts[i]});
+    stages[stage] = {{"buckets", buckets}, {"sum", h.sum}, {"count", h.count}};
+  }
+  m["stage_seconds"] = stages;
+  return m;
+}
+
 nlohmann::json JobQueue::stats() const {
   std::lock_guard lock(mutex_);
   return {{"queued", queue_.size()},
@@ -312,6 +344,13 @@ void JobQueue::run(const std::shared_ptr<Job>& job) {
   running_.reset();
   finished_.push_back(job);
   ++finished_total_;
+  ++finished_by_status_[status_name(job->status)];
+  if (job->status == JobStatus::done) {
+    observe_locked("wait", std::chrono::duration<double>(job->started - job->submitted).count());
+    observe_locked("run", std::chrono::duration<double>(job->finished - job->started).count());
+    for (const auto& [stage, seconds] : job->timings.items())
+      if (seconds.is_number()) observe_locked(stage, seconds.get<double>());
+  }
   prune_locked();
   touch_locked(*job);
 }

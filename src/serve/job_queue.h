@@ -92,6 +92,10 @@ class JobQueue {
   std::optional<std::vector<int64_t>> codes(const std::string& id, size_t rank) const;
 
   nlohmann::json stats() const;  // queued, running, finished kept, totals, limits
+  // For /metrics: stats() plus jobs finished by status and histograms of seconds per stage of the finished jobs
+  // ("wait", "run", and the generator's own stages): {"finished_by_status": {...}, "stage_seconds": {stage:
+  // {"buckets": [[le, count], ...], "sum": s, "count": n}}}.
+  nlohmann::json metrics() const;
   // Called (under the queue's lock: it must only signal, e.g. wake the server's loop) whenever a job changes.
   void set_change_listener(std::function<void()> listener);
   const nlohmann::json& model() const { return model_; }
@@ -124,6 +128,14 @@ class JobQueue {
   std::deque<std::shared_ptr<Job>> finished_;  // in finishing order, for retention
   std::shared_ptr<Job> running_;
   uint64_t submitted_total_ = 0, rejected_total_ = 0, finished_total_ = 0;
+  struct Histogram {
+    std::vector<uint64_t> counts;  // per bucket of kStageBuckets, not cumulative
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  std::map<std::string, Histogram> stage_seconds_;
+  std::map<std::string, uint64_t> finished_by_status_;
+  void observe_locked(const std::string& stage, double seconds);
   std::mt19937_64 id_rng_;
   bool stopping_ = false;
   bool stopped_ = false;  // the worker has ended: every job is in its final state

@@ -51,7 +51,7 @@ std::string lower(std::string text) {
 
 // localhost, an IPv4 address in 127.0.0.0/8 written as one (inet_pton: four decimal parts, nothing after), or ::1.
 // Not a prefix test: 127.evil.example.com and 127.0.0.1.nip.io are names a DNS rebinding can point anywhere.
-bool is_loopback_name(const std::string& host) {
+bool is_loopback_name(const std::string& host) {  // (is_loopback_host is the public name)
   const std::string h = lower(host);
   if (h == "localhost" || h == "::1" || h == "[::1]") return true;
   in_addr v4{};
@@ -75,6 +75,79 @@ std::string host_name(const std::string& header) {
   if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) || port.size() > 5)
     return "";
   return lower(host);
+}
+
+// Equal, in a time that does not depend on where they differ.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % std::max<size_t>(1, b.size())]);
+  return diff == 0;
+}
+
+// The value of `name` in a Cookie header ("a=1; b=2"), or "".
+std::string cookie_value(const std::string& header, const std::string& name) {
+  size_t at = 0;
+  while (at < header.size()) {
+    const size_t end = std::min(header.find(';', at), header.size());
+    std::string pair = header.substr(at, end - at);
+    pair.erase(0, pair.find_first_not_of(' '));
+    if (pair.rfind(name + "=", 0) == 0) return pair.substr(name.size() + 1);
+    at = end + 1;
+  }
+  return "";
+}
+
+// Prometheus' text format (version 0.0.4) of the queue's and the HTTP layer's figures.
+std::string prometheus_text(const json& m, const http::Stats& h, double uptime) {
+  std::string out;
+  auto metric = [&](const std::string& name, const char* type, const char* help) {
+    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto line = [&](const std::string& name, const std::string& labels, double value) {
+    char number[64];
+    std::snprintf(number, sizeof number, "%.17g", value);
+    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
+  };
+  metric("couture_jobs", "gauge", "Jobs now, by state (finished: kept in memory).");
+  line("couture_jobs", "state=\"queued\"", m["queued"].get<double>());
+  line("couture_jobs", "state=\"running\"", m["running"].get<double>());
+  line("couture_jobs", "state=\"finished\"", m["finished_kept"].get<double>());
+  metric("couture_queue_capacity", "gauge", "Jobs that may wait; more are answered 429.");
+  line("couture_queue_capacity", "", m["max_queued"].get<double>());
+  metric("couture_jobs_submitted_total", "counter", "Jobs accepted (202).");
+  line("couture_jobs_submitted_total", "", m["submitted_total"].get<double>());
+  metric("couture_jobs_rejected_total", "counter", "Jobs refused because the queue was full (429).");
+  line("couture_jobs_rejected_total", "", m["rejected_total"].get<double>());
+  metric("couture_jobs_finished_total", "counter", "Jobs finished, by final status.");
+  for (const char* status : {"done", "failed", "cancelled"})
+    line("couture_jobs_finished_total", std::string("status=\"") + status + "\"",
+         m["finished_by_status"].value(status, 0.0));
+  metric("couture_job_stage_seconds", "histogram",
+         "Seconds per stage of the jobs that finished done (wait: in the queue; run: the whole generation).");
+  for (const auto& [stage, hist] : m["stage_seconds"].items()) {
+    const std::string label = "stage=\"" + stage + "\"";
+    for (const auto& bucket : hist["buckets"]) {
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", bucket[0].get<double>());
+      line("couture_job_stage_seconds_bucket", label + ",le=\"" + le + "\"", bucket[1].get<double>());
+    }
+    line("couture_job_stage_seconds_bucket", label + ",le=\"+Inf\"", hist["count"].get<double>());
+    line("couture_job_stage_seconds_sum", label, hist["sum"].get<double>());
+    line("couture_job_stage_seconds_count", label, hist["count"].get<double>());
+  }
+  metric("couture_http_connections", "gauge", "Open HTTP connections.");
+  line("couture_http_connections", "", double(h.connections));
+  metric("couture_http_event_streams", "gauge", "Open event streams.");
+  line("couture_http_event_streams", "", double(h.streams));
+  metric("couture_http_requests_total", "counter", "Requests answered by a route (refusals before routing not counted).");
+  line("couture_http_requests_total", "", double(h.requests));
+  metric("couture_http_refused_connections_total", "counter", "Connections refused: too many from one address or in all.");
+  line("couture_http_refused_connections_total", "", double(h.refused_connections));
+  metric("couture_http_timed_out_total", "counter", "Requests that did not arrive whole in time, answers not read.");
+  line("couture_http_timed_out_total", "", double(h.timed_out));
+  metric("couture_uptime_seconds", "gauge", "Seconds since the server started.");
+  line("couture_uptime_seconds", "", uptime);
+  return out;
 }
 
 json limits_json(size_t max_body_bytes) {
@@ -133,6 +206,18 @@ json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes) {
 
 }  // namespace
 
+bool is_loopback_host(const std::string& host) { return is_loopback_name(host); }
+
+void check_api_key(const std::string& key) {
+  if (key.empty()) return;
+  COUTURE_CHECK_INPUT(key.size() >= 16 && std::all_of(key.begin(), key.end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '~' ||
+                               c == '-';
+                      }),
+                      "--api-key must be at least 16 characters of letters, digits and . _ ~ - (got ", key.size(),
+                      " characters)");
+}
+
 struct StudioServer::Impl {
   ServerOptions options;
   JobQueue queue;
@@ -157,6 +242,25 @@ struct StudioServer::Impl {
 
   void configure();
   void add_routes();
+  // With an API key: whether the request carries it; if not, `res` says so (401). A browser opening /?key=KEY is
+  // sent to / with the key in a cookie (HttpOnly, SameSite=Strict, this port's), so the page and its requests carry
+  // it from then on.
+  bool authorized(const http::Request& req, http::Response& res) {
+    const std::string cookie = "couture_key_" + std::to_string(port);
+    const std::string auth = req.header("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0 && same_secret(auth.substr(7), options.api_key)) return true;
+    if (same_secret(cookie_value(req.header("Cookie"), cookie), options.api_key)) return true;
+    if (req.path == "/" && req.query.rfind("key=", 0) == 0 && same_secret(req.query.substr(4), options.api_key)) {
+      res.status = 303;
+      res.set_header("Location", "/");
+      res.set_header("Set-Cookie", cookie + "=" + options.api_key + "; Path=/; HttpOnly; SameSite=Strict");
+      res.set_header("Cache-Control", "no-store");
+      return false;
+    }
+    res.set_header("WWW-Authenticate", "Bearer realm=\"couture\"");
+    send_error(res, 401, "this studio needs its API key: send 'Authorization: Bearer KEY', or open /?key=KEY in a browser");
+    return false;
+  }
   void generate(const http::Request& req, http::Response& res);
   void events(const http::Request& req, http::Response& res);
   json job_json(const JobSnapshot& job) const;
@@ -197,7 +301,7 @@ void StudioServer::Impl::configure() {
                                std::to_string(port) + " directly (or start it with --allow-host NAME)");
       return true;
     }
-    return false;
+    return !options.api_key.empty() && req.path != "/health" && !authorized(req, res);
   };
   // Every error answer is JSON, including the ones the HTTP layer makes itself (400, 404, 405, 408, 411, 413, 414,
   // 429 for too many connections, 431, 500).
@@ -349,6 +453,11 @@ void StudioServer::Impl::add_routes() {
   http->route("GET", "/studio.css", page("text/css; charset=utf-8", studio_css(), false));
   http->route("GET", "/favicon.ico", [](const http::Request&, http::Response& res) { res.status = 204; });
 
+  http->route("GET", "/metrics", [this](const http::Request&, http::Response& res) {
+    const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(prometheus_text(queue.metrics(), http->stats(), uptime), "text/plain; version=0.0.4; charset=utf-8");
+  });
   http->route("GET", "/health", [this](const http::Request&, http::Response& res) {
     auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     bool stopping = queue.stopping();

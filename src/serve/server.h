@@ -19,12 +19,21 @@ struct ServerOptions {
   int port = 8080;                 // 0: any free port (see StudioServer::port())
   JobQueueOptions queue;
   size_t max_body_bytes = 64 * 1024;  // larger requests get 413
+  // When set, every route but /health needs it: `Authorization: Bearer KEY`, or (a browser) the cookie set by
+  // opening /?key=KEY once. At least 16 characters of letters, digits and . _ ~ - (check_api_key).
+  std::string api_key;
   int max_connections_per_client = 64;  // open connections from one address; more get 429 and are closed
   // A request (headers and body) must arrive whole within this of its connection being ready for it, and an
   // answer must be read at least this often; a keep-alive connection silent for this long is closed.
   std::chrono::seconds io_timeout{5};
   std::chrono::seconds event_keepalive{10};  // a comment line on idle event streams, so proxies keep them open
 };
+
+// Whether `host` (a --host value or a Host header's name) is this machine only: localhost, 127.0.0.0/8 written as
+// an address, ::1.
+bool is_loopback_host(const std::string& host);
+// Throws InputError naming --api-key unless `key` is empty or a usable key.
+void check_api_key(const std::string& key);
 
 class StudioServer {
  public:
