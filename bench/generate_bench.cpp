@@ -48,6 +48,9 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
   p.prompt = kPrompt;
   p.n = n;
   p.top = top;
+  // As `couture generate` runs it: the bundle's sampling defaults (top_k, cond_scale: guidance doubles the batch).
+  p = with_defaults(p, SamplingDefaults::from_json(generator->describe().value("defaults", json::object())),
+                    [](const std::string& field) { return field == "n" || field == "top"; });
   std::vector<double> wall, gain, top_mean;
   std::map<std::string, std::vector<double>> stages;
   for (int r = 0; r <= reps; ++r) {  // r == 0: warm-up
@@ -74,6 +77,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
               {"weights", bf16 ? "bf16" : "fp32"},
               {"candidates", n},
               {"top", top},
+              {"settings", p.settings_json()},
               {"threads", threads()},
               {"load_seconds", load_seconds},
               {"median_seconds", bench::median(wall)},
@@ -81,7 +85,8 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
               {"top_score_mean", bench::median(top_mean)},
               {"rerank_gain", bench::median(gain)}};
   rows.push_back({.bench = "generate", .case_name = name + (bf16 ? "_bf16" : "_fp32"),
-                  .what = name + " bundle, " + std::to_string(n) + " -> " + std::to_string(top) + " end to end",
+                  .what = name + " bundle, " + std::to_string(n) + " -> " + std::to_string(top) + " end to end" +
+                          (p.cond_scale != 1.0 ? ", guidance " + json(p.cond_scale).dump() : ""),
                   .median_s = bench::median(wall), .reps = reps, .threads = threads(),
                   .throughput = double(n) / bench::median(wall), .throughput_unit = "candidates/s",
                   .quality = bench::median(gain), .quality_label = "rerank gain (score)",
