@@ -104,7 +104,9 @@ class CaptionWriter {
     std::vector<const kfashion::Attribute*> kept, candidates;
     for (const auto& a : part_.attributes) {
       if (a.values.empty()) continue;
-      if (!chance(rng_, o_.drop_probability)) kept.push_back(&a);
+      // A print the garment shows is never left out: to a designer an unnamed print means a plain garment.
+      const bool shown_print = a.name == "프린트" && lex_.canonical("프린트", a.values.front()) != "무지";
+      if (!chance(rng_, o_.drop_probability) || shown_print) kept.push_back(&a);
       if (a.name != "서브색상") candidates.push_back(&a);
     }
     auto has = [&](const char* name) {

@@ -18,7 +18,8 @@ namespace couture {
 struct CaptionVariantOptions {
   // Relative weights of the four forms (CaptionForm).
   double template_weight = 0.2, phrase_weight = 0.3, sentence_weight = 0.3, list_weight = 0.2;
-  double drop_probability = 0.15;        // each attribute left out, independently; never all of them
+  double drop_probability = 0.15;        // each attribute left out, independently; never all of them, never a
+                                         // print other than 무지 (an unnamed print reads as plain)
   double label_word_probability = 0.35;  // the label itself ("레드") rather than another of its words
   double latin_word_probability = 0.05;  // an English word ("navy") may be drawn; Korean prompts rarely have them
   bool fillers = true;                   // now and then one word that carries no attribute ("데일리", "예쁜")

@@ -70,7 +70,9 @@ TEST(TrainingCaptions, HardNegativesChangeExactlyOneAttribute) {
         const auto read = parse_prompt(*negative);
         EXPECT_EQ(read.value(attribute), value) << *negative;
         for (const char* other : {"색상", "카테고리", "프린트"})
-          if (std::string(other) != attribute) EXPECT_EQ(read.value(other), truth.value(other)) << *negative;
+          if (std::string(other) != attribute) {
+            EXPECT_EQ(read.value(other), truth.value(other)) << *negative;
+          }
       }
     }
     EXPECT_GT(made, 100) << caption_mode_name(mode);

@@ -148,6 +148,23 @@ TEST(TextCaptionVariants, DropsSomeAttributesButNeverAll) {
     EXPECT_EQ(draw_caption(kStripedTee, default_lexicon(), seed, none).expressed.attributes.size(), 4u);
 }
 
+// "남색 셔츠" asks for a plain shirt: a caption may leave 무지 out, never a print the garment shows.
+TEST(TextCaptionVariants, APrintShownIsNeverLeftOut) {
+  CaptionVariantOptions heavy;
+  heavy.drop_probability = 0.95;
+  const kfashion::Part plain = garment("상의", {{"색상", "네이비"}, {"카테고리", "셔츠"}, {"프린트", "무지"}});
+  int plain_dropped = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    for (const char* print : {"스트라이프", "체크", "도트"}) {
+      const kfashion::Part shown = garment("상의", {{"색상", "네이비"}, {"카테고리", "셔츠"}, {"프린트", print}});
+      const CaptionVariant v = draw_caption(shown, default_lexicon(), seed, heavy);
+      EXPECT_TRUE(v.expressed.find("프린트")) << print << ": " << v.text;
+    }
+    plain_dropped += !draw_caption(plain, default_lexicon(), seed, heavy).expressed.find("프린트");
+  }
+  EXPECT_GT(plain_dropped, 100) << "무지 may still be left out";
+}
+
 TEST(TextCaptionVariants, FillersOnlyWhenAsked) {
   const Lexicon& lex = default_lexicon();
   CaptionVariantOptions always, never;
