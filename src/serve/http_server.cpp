@@ -68,6 +68,7 @@ struct Server::Impl {
   Clock::time_point accept_paused_until{};
   bool accepting = false;
   bool woken = false;  // wake(): poll the streams now
+  int connection_limit = 0;  // options.max_connections, or what the open-file limit allows (set by run())
 
   explicit Impl(Options o) : options(std::move(o)) {
     epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -137,10 +138,11 @@ struct Server::Impl {
     res.status = status;
     if (close) res.set_header("Connection", "close");
     if (options.error_body) options.error_body(req, res, message);
-    return serialize(req, res, !close);
+    return serialize(req, res, !close, /*chunked=*/false);
   }
 
-  std::string serialize(const Request& req, Response& res, bool keep_alive) {
+  // The answer's bytes: its head, then its body unless it is chunked (a stream's) or the request is HEAD.
+  std::string serialize(const Request& req, const Response& res, bool keep_alive, bool chunked) {
     std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " + reason_phrase(res.status) + "\r\n";
     for (const auto& [k, v] : options.default_headers)
       if (!res.has_header(k)) head += k + ": " + v + "\r\n";
@@ -148,7 +150,7 @@ struct Server::Impl {
       if (!iequals(k, "Connection") && !iequals(k, "Content-Length") && !iequals(k, "Transfer-Encoding"))
         head += k + ": " + v + "\r\n";
     if (!res.content_type.empty()) head += "Content-Type: " + res.content_type + "\r\n";
-    if (res.stream) {
+    if (chunked) {
       head += "Transfer-Encoding: chunked\r\n";
       keep_alive = false;
     } else if (res.status != 204 && res.status >= 200) {
@@ -156,14 +158,13 @@ struct Server::Impl {
     }
     if (has_token(header_of(res.headers, "Connection"), "close")) keep_alive = false;
     head += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    if (req.method != "HEAD" && !res.stream) head += res.body;
+    if (req.method != "HEAD" && !chunked) head += res.body;
     return head;
   }
 
   // Queues `bytes` and tries to send them now.
   void send(Connection& c, std::string bytes) {
-    if (c.sent == c.out.size()) c.out.clear(), c.sent = 0;
-    c.out += bytes;
+    c.out += bytes;  // (flush() empties `out` once all of it is sent)
     c.deadline = Clock::now() + options.request_timeout;
     flush(c);
   }
@@ -353,18 +354,14 @@ struct Server::Impl {
   void answer(Connection& c, const Request& req, Response& res, bool keep) {
     ++n_requests;
     ++c.requests;
-    if (res.stream && req.method != "HEAD") {
+    const bool streamed = res.stream && req.method != "HEAD";
+    if (streamed) {
       c.stream = std::move(res.stream);
-      res.stream = [](std::string&) { return false; };  // for serialize: the head of a stream
       ++n_streams;
       c.next_poll = Clock::now();
-    } else {
-      res.stream = nullptr;
     }
-    if (!keep) c.close_after = true;
-    std::string bytes = serialize(req, res, keep);
-    if (c.stream) c.close_after = true;
-    send(c, std::move(bytes));
+    if (!keep || streamed) c.close_after = true;  // a stream's connection ends with it
+    send(c, serialize(req, res, keep, streamed));
     if (!c.dead && c.stream) poll_stream(c);
   }
 
@@ -411,10 +408,9 @@ struct Server::Impl {
       else if (addr.ss_family == AF_INET6)
         ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&addr)->sin6_addr, text, sizeof text);
       const std::string remote = text;
-      const int limit = options.max_connections > 0 ? options.max_connections : default_max_connections();
       std::string why;
-      if (int(connections.size()) >= limit)
-        why = "the server has " + std::to_string(limit) + " connections open";
+      if (int(connections.size()) >= connection_limit)
+        why = "the server has " + std::to_string(connection_limit) + " connections open";
       else if (per_client[remote] >= options.max_per_client)
         why = remote + " has " + std::to_string(options.max_per_client) + " connections open";
       if (!why.empty()) {
@@ -475,6 +471,7 @@ struct Server::Impl {
   }
 
   void run() {
+    connection_limit = options.max_connections > 0 ? options.max_connections : default_max_connections();
     is_running = true;
     set_accepting(true);
     Clock::time_point stop_deadline{};

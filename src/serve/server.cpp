@@ -49,14 +49,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-// localhost, an IPv4 address in 127.0.0.0/8 written as one (inet_pton: four decimal parts, nothing after), or ::1.
-// Not a prefix test: 127.evil.example.com and 127.0.0.1.nip.io are names a DNS rebinding can point anywhere.
-bool is_loopback_name(const std::string& host) {  // (is_loopback_host is the public name)
-  const std::string h = lower(host);
-  if (h == "localhost" || h == "::1" || h == "[::1]") return true;
-  in_addr v4{};
-  return ::inet_pton(AF_INET, h.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
-}
 
 // The host part of a Host header, lower case ("127.0.0.1:8080" -> "127.0.0.1", "[::1]:80" -> "[::1]"); "" when the
 // header is malformed (a port that is not digits, text after "]").
@@ -139,9 +131,11 @@ std::string prometheus_text(const json& m, const http::Stats& h, double uptime) 
   line("couture_http_connections", "", double(h.connections));
   metric("couture_http_event_streams", "gauge", "Open event streams.");
   line("couture_http_event_streams", "", double(h.streams));
-  metric("couture_http_requests_total", "counter", "Requests answered by a route (refusals before routing not counted).");
+  metric("couture_http_requests_total", "counter",
+         "Requests answered by a route (refusals before routing not counted).");
   line("couture_http_requests_total", "", double(h.requests));
-  metric("couture_http_refused_connections_total", "counter", "Connections refused: too many from one address or in all.");
+  metric("couture_http_refused_connections_total", "counter",
+         "Connections refused: too many from one address or in all.");
   line("couture_http_refused_connections_total", "", double(h.refused_connections));
   metric("couture_http_timed_out_total", "counter", "Requests that did not arrive whole in time, answers not read.");
   line("couture_http_timed_out_total", "", double(h.timed_out));
@@ -206,7 +200,14 @@ json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes) {
 
 }  // namespace
 
-bool is_loopback_host(const std::string& host) { return is_loopback_name(host); }
+// Not a prefix test: 127.evil.example.com and 127.0.0.1.nip.io are names a DNS rebinding can point anywhere; an IPv4
+// address counts only written as one (inet_pton: four decimal parts, nothing after).
+bool is_loopback_host(const std::string& host) {
+  const std::string h = lower(host);
+  if (h == "localhost" || h == "::1" || h == "[::1]") return true;
+  in_addr v4{};
+  return ::inet_pton(AF_INET, h.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
 
 void check_api_key(const std::string& key) {
   if (key.empty()) return;
@@ -258,12 +259,14 @@ struct StudioServer::Impl {
       return false;
     }
     res.set_header("WWW-Authenticate", "Bearer realm=\"couture\"");
-    send_error(res, 401, "this studio needs its API key: send 'Authorization: Bearer KEY', or open /?key=KEY in a browser");
+    send_error(res, 401,
+               "this studio needs its API key: send 'Authorization: Bearer KEY', or open /?key=KEY in a browser");
     return false;
   }
   void generate(const http::Request& req, http::Response& res);
   void events(const http::Request& req, http::Response& res);
   json job_json(const JobSnapshot& job) const;
+  double uptime() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); }
   json http_stats() const {
     const auto s = http->stats();
     return {{"connections", s.connections},
@@ -289,13 +292,13 @@ void StudioServer::Impl::configure() {
   // A page on another site must not drive a studio on this machine: browsers send that site's name as Host after
   // a DNS rebinding, so a loopback server answers only to loopback names and addresses, and to the names given
   // with --allow-host (exactly, case aside).
-  bool loopback = is_loopback_name(options.host);
+  bool loopback = is_loopback_host(options.host);
   std::vector<std::string> allowed;
   for (const auto& name : options.allowed_hosts) allowed.push_back(lower(name));
   o.pre_routing = [this, loopback, allowed](const http::Request& req, http::Response& res) {
     const std::string header = req.header("Host");
     const std::string host = host_name(header);
-    const bool known = is_loopback_name(host) || std::find(allowed.begin(), allowed.end(), host) != allowed.end();
+    const bool known = is_loopback_host(host) || std::find(allowed.begin(), allowed.end(), host) != allowed.end();
     if (loopback && !header.empty() && !known) {
       send_error(res, 403, "Host '" + clip(header, 60) + "' is not this server; open " + options.host + ":" +
                                std::to_string(port) + " directly (or start it with --allow-host NAME)");
@@ -454,12 +457,11 @@ void StudioServer::Impl::add_routes() {
   http->route("GET", "/favicon.ico", [](const http::Request&, http::Response& res) { res.status = 204; });
 
   http->route("GET", "/metrics", [this](const http::Request&, http::Response& res) {
-    const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     res.set_header("Cache-Control", "no-store");
-    res.set_content(prometheus_text(queue.metrics(), http->stats(), uptime), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(prometheus_text(queue.metrics(), http->stats(), uptime()),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
   http->route("GET", "/health", [this](const http::Request&, http::Response& res) {
-    auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     bool stopping = queue.stopping();
     send_json(res, stopping ? 503 : 200,
               {{"status", stopping ? "stopping" : "ok"},
@@ -467,7 +469,7 @@ void StudioServer::Impl::add_routes() {
                {"queue", queue.stats()},
                {"limits", limits_json(options.max_body_bytes)},
                {"http", http_stats()},
-               {"uptime_s", uptime}});
+               {"uptime_s", uptime()}});
   });
   // Fixed for the server's life: built once.
   http->route("GET", "/v1/config", [config = studio_config(defaults, options.max_body_bytes)](const http::Request&,
