@@ -20,6 +20,9 @@ COUTURE_COMMAND("train vqgan", "Train the VQGAN image tokenizer (taming's loss; 
   cmd.add_option("--codebook-weight", o.codebook_weight, "Weight of the codebook loss");
   cmd.add_flag("--bf16", o.settings.bf16,
                "bf16 autocast of the forward passes (weights, gradients and Adam stay fp32; docs/vqgan.md)");
+  cmd.add_option("--decoder-of", o.decoder_of,
+                 "Fine-tune only the decoder of this tokenizer (run or file): codes, and DALL-Es trained on them, "
+                 "stay valid");
   cmd.add_flag("--kmeans-init", o.kmeans_init, "Initialise the codebook by k-means over encoder outputs");
   cmd.add_option("--reinit-every", o.reinit_every, "Steps between dead-code re-initialisations (0: never)");
   cmd.add_option("--reinit-until", o.reinit_until, "Fraction of the run during which dead codes are re-initialised");

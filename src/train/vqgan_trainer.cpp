@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/files.h"
+#include "data/code_shards.h"
 #include "core/log.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
@@ -30,7 +32,14 @@ void train_vqgan(const VQGanTrainOptions& o) {
   auto dist = join_distributed_from_env(device);
   const bool main_rank = !dist || dist->is_main();
   Dataset train = Dataset::open(s.dataset, "train"), test = Dataset::open(s.dataset, "test");
-  VQGanConfig config = o.config ? VQGanConfig::load(*o.config) : VQGanConfig::preset(o.preset);
+  COUTURE_CHECK_INPUT(!(o.decoder_of && o.config), "train vqgan: give --decoder-of or --config, not both (the "
+                      "decoder's tokenizer brings its own config)");
+  const auto source = o.decoder_of ? run_file(*o.decoder_of, "vqgan.safetensors") : std::filesystem::path();
+  std::optional<VQModel> loaded;
+  if (o.decoder_of) loaded = load_vqgan(source);
+  VQGanConfig config = loaded                 ? (*loaded)->config()
+                       : o.config             ? VQGanConfig::load(*o.config)
+                                              : VQGanConfig::preset(o.preset);
   COUTURE_CHECK_INPUT(train.height() == config.resolution && train.width() == config.resolution, "dataset '",
                       s.dataset.string(), "' holds ", train.width(), "x", train.height(),
                       " images but the VQGAN config expects ", config.resolution, "x", config.resolution,
@@ -67,17 +76,31 @@ void train_vqgan(const VQGanTrainOptions& o) {
                                {"disc_weight", o.disc_weight},     {"codebook_weight", o.codebook_weight},
                                {"perceptual_weight", loss_config.perceptual_weight},
                                {"l2_weight", loss_config.l2_weight}};
+  if (o.decoder_of) model_json["decoder_of"] = fingerprint_hex(file_fingerprint(source));
   write_run_info(s, "train vqgan", model_json, dist.get());
   if (main_rank) log::info("train vqgan: perceptual loss: " + perceptual_name);
+  if (main_rank && o.decoder_of)
+    log::info("train vqgan: fine-tuning the decoder of " + source.string() + " (encoder and codebook frozen)");
 
   torch::manual_seed(s.seed);
   at::Generator generator = at::detail::createCPUGenerator(s.seed + 17);
-  VQModel model(config);
+  VQModel model = loaded ? *loaded : VQModel(config);
   model->to(device);
+  // Decoder fine-tuning: the encoder, quant_conv and codebook neither learn nor re-initialise dead codes.
+  const bool frozen_codes = o.decoder_of.has_value();
+  std::vector<at::Tensor> trained = model->parameters();
+  if (frozen_codes) {
+    trained = model->decoder->parameters();
+    for (auto& p : model->post_quant_conv->parameters()) trained.push_back(p);
+    for (auto* m : {model->encoder.ptr().get(), static_cast<torch::nn::Module*>(model->quant_conv.ptr().get()),
+                    static_cast<torch::nn::Module*>(model->quantize.ptr().get())})
+      for (auto& p : m->parameters()) p.requires_grad_(false);
+  }
+  const int64_t reinit_every = frozen_codes ? 0 : o.reinit_every;
   NLayerDiscriminator disc(loss_config.disc_in_channels, loss_config.disc_ndf, loss_config.disc_num_layers);
   init_discriminator_weights(*disc, generator);
   disc->to(device);
-  torch::optim::Adam opt_ae(model->parameters(), torch::optim::AdamOptions(s.lr).betas({0.5, 0.9}));
+  torch::optim::Adam opt_ae(trained, torch::optim::AdamOptions(s.lr).betas({0.5, 0.9}));
   torch::optim::Adam opt_d(disc->parameters(), torch::optim::AdamOptions(s.lr).betas({0.5, 0.9}));
   auto metadata = vqgan_metadata(config);
   // The quantizer's dead-code bookkeeping (counts since the last re-initialisation, remembered encoder outputs)
@@ -91,7 +114,7 @@ void train_vqgan(const VQGanTrainOptions& o) {
   // k-means over a few batches of encoder outputs gives every code a region of the data from the start.
   // Not when resuming: the checkpoint's codebook replaces it (a checkpoints folder alone may hold only a killed
   // run's temporary folder).
-  if (o.kmeans_init && main_rank && list_checkpoints(s.out).empty()) {
+  if (o.kmeans_init && !frozen_codes && main_rank && list_checkpoints(s.out).empty()) {
     torch::NoGradGuard no_grad;
     std::vector<at::Tensor> vectors;
     for (int64_t b = 1; b <= 8; ++b) {
@@ -105,6 +128,7 @@ void train_vqgan(const VQGanTrainOptions& o) {
   LoopHooks hooks;
   hooks.step = [&](int64_t step) {
     model->train();
+    if (frozen_codes) model->encoder->eval(), model->quantize->eval();
     disc->train();
     auto x = images_to_tensor(train, sampler.batch(step)).to(device);
     VQEncoded enc;
@@ -113,7 +137,11 @@ void train_vqgan(const VQGanTrainOptions& o) {
       // bf16 autocast runs the VQGAN's convolutions in bf16 (oneDNN); the quantizer, the norms, the perceptual
       // network, the discriminator and the loss stay F32 (docs/vqgan.md measures the speed and what it costs).
       Bf16Autocast autocast(s.bf16, device);
-      enc = model->encode(x);
+      {
+        std::optional<torch::NoGradGuard> frozen;
+        if (frozen_codes) frozen.emplace();
+        enc = model->encode(x);
+      }
       rec = model->decode(enc.zq).to(torch::kFloat);
     }
     auto g = generator_loss(loss_config, enc.codebook_loss, x, rec, step, model->last_layer(), *disc, perceptual);
@@ -128,7 +156,7 @@ void train_vqgan(const VQGanTrainOptions& o) {
       apply_gradients(*disc, opt_d, 0, dist.get());
       m["d_loss"] = d.loss.item<double>();
     }
-    if (o.reinit_every > 0 && step % o.reinit_every == 0) {
+    if (reinit_every > 0 && step % reinit_every == 0) {
       const CodebookStats window = model->quantize->since_reinit();  // the codes chosen since the last report
       m["codebook_usage"] = window.usage();
       m["codebook_perplexity"] = window.perplexity();

@@ -1,10 +1,12 @@
 // Training as an ML engineer runs it: prepare a small Couture-FMNIST, train the perceptual features network, then
 // a tiny VQGAN with it; the run leaves weights, checkpoints, metrics, a loss curve and a sample grid, and a second
-// invocation with more steps resumes where the first stopped.
+// invocation with more steps resumes where the first stopped. Fine-tuning the decoder alone keeps every code.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 
+#include "io/safetensors.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -49,6 +51,33 @@ TEST(TrainVqgan, PrepareFeaturesVqganAndResume) {
 
   auto inspect = run_command(bin + " inspect " + (dir / "vq/vqgan.safetensors").string());
   EXPECT_NE(inspect.output.find("quantize.embedding.weight"), std::string::npos) << inspect.output;
+
+  // --decoder-of: only the decoder learns, so the encoder and the codebook, and with them every image's codes and
+  // any DALL-E trained on them, are the source's bit for bit.
+  const std::string decoder = bin + " train vqgan --dataset " + (dir / "data").string() + " --decoder-of " +
+                              (dir / "vq").string() + " --features " + (dir / "feat").string() +
+                              " --batch 4 --steps 3 --disc-start 1 --log-every 1 --out ";
+  auto tuned = run_command(decoder + (dir / "vqdec").string());
+  ASSERT_EQ(tuned.status, 0) << tuned.output;
+  EXPECT_NE(tuned.output.find("fine-tuning the decoder of"), std::string::npos) << tuned.output;
+  auto before = couture::SafetensorsFile::open(dir / "vq/vqgan.safetensors");
+  auto after = couture::SafetensorsFile::open(dir / "vqdec/vqgan.safetensors");
+  int kept = 0, changed = 0;
+  for (const auto& t : before.tensors()) {
+    const auto& u = after.at(t.name);
+    const bool same = t.nbytes == u.nbytes && std::memcmp(t.data, u.data, t.nbytes) == 0;
+    if (t.name.rfind("decoder.", 0) == 0) {
+      changed += !same;
+    } else {
+      EXPECT_TRUE(same) << t.name << " changed while fine-tuning the decoder";
+      kept += same;
+    }
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(changed, 0) << "the decoder did not learn";
+  auto both = run_command(decoder + (dir / "vqdec2").string() + " --config " + (dir / "tiny.json").string());
+  EXPECT_EQ(both.status, 1);
+  EXPECT_NE(both.output.find("--decoder-of or --config"), std::string::npos) << both.output;
 
   auto mismatch = run_command(bin + " train vqgan --dataset " + (dir / "data").string() + " --out " +
                               (dir / "vq2").string() + " --preset fmnist --steps 1");
