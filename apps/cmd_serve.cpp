@@ -1,5 +1,6 @@
-// couture serve [--host 127.0.0.1] [--port 8080] [--model DIR] [--queue N] [--keep-results N] [--keep-minutes M]:
-// the web studio and its JSON API (docs/serve.md) on one loaded model bundle. SIGINT and SIGTERM stop it cleanly:
+// couture serve [--host 127.0.0.1] [--port 8080] [--model DIR] [--data DIR] [--queue N] [--keep-results N]
+// [--keep-minutes M]: the web studio and its JSON API (docs/serve.md) on one loaded model bundle, with a gallery of
+// every finished job under --data. SIGINT and SIGTERM stop it cleanly:
 // no new connections, jobs cancelled, event streams ended, open requests answered.
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "model_dir.h"
 #include "generate/generator.h"
 
+#include "serve/gallery.h"
 #include "serve/server.h"
 
 namespace {
@@ -30,6 +32,8 @@ struct ServeOptions {
   int max_per_client = 64;
   std::string api_key;
   bool insecure = false;
+  std::string data;  // "": the default data folder
+  bool no_gallery = false;
 };
 
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
@@ -49,6 +53,7 @@ void serve(const ServeOptions& o) {
   options.queue.keep_results = o.keep_results;
   options.queue.keep_for = std::chrono::minutes(o.keep_minutes);
   options.max_connections_per_client = o.max_per_client;
+  if (!o.no_gallery) options.data_dir = o.data.empty() ? couture::default_data_dir() : std::filesystem::path(o.data);
   options.api_key = o.api_key.empty() && std::getenv("COUTURE_API_KEY") ? std::getenv("COUTURE_API_KEY") : o.api_key;
   couture::check_api_key(options.api_key);
   // Checked before the model loads: a studio on the network answers anyone who can reach it.
@@ -80,8 +85,12 @@ void serve(const ServeOptions& o) {
   if (!couture::is_loopback_host(o.host) && options.api_key.empty())
     couture::log::warn("listening on " + o.host + " without an API key (--insecure): anyone who can reach this "
                        "address can use the studio");
-  std::printf("couture serve: the studio is at %s%s (model %s); Ctrl+C stops it\n", server.url().c_str(),
-              options.api_key.empty() ? "" : "?key=<the API key>", model_name.c_str());
+  std::printf("couture serve: the studio is at %s%s (model %s, %s); Ctrl+C stops it\n", server.url().c_str(),
+              options.api_key.empty() ? "" : "?key=<the API key>", model_name.c_str(),
+              server.gallery() ? ("gallery " + options.data_dir.string() + ", " +
+                                  std::to_string(server.gallery()->size()) + " jobs")
+                                     .c_str()
+                               : "no gallery");
   std::fflush(stdout);
   server.serve();
 
@@ -117,6 +126,10 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
   cmd.add_option("--api-key", o.api_key,
                  "Require this key (Authorization: Bearer KEY; a browser opens /?key=KEY once) for all but /health; "
                  "default $COUTURE_API_KEY");
+  cmd.add_option("--data", o.data,
+                 "Folder of the gallery, where every finished job is kept (default: $XDG_DATA_HOME/couture, else "
+                 "~/.local/share/couture)");
+  cmd.add_flag("--no-gallery", o.no_gallery, "Keep no gallery: finished jobs last only as long as --keep-minutes");
   cmd.add_flag("--insecure", o.insecure, "Serve a --host beyond this machine without an API key");
   cmd.callback([] {
     serve(o);

@@ -1,5 +1,6 @@
 'use strict';
-// Couture studio: pickers -> caption, POST /v1/generate, progress from server-sent events, results and history.
+// Couture studio: pickers -> caption, POST /v1/generate, progress from server-sent events, results, and the
+// server's gallery of past jobs (GET /v1/jobs: search, favourites, delete; a session list when it keeps none).
 // What the server owns comes from GET /v1/config (docs/serve.md): the limits, the bundle's sampling defaults, the
 // pickers with their values and the caption sentence each writes (built by the server's caption code), and the
 // colours' RGB. The page itself knows none of it.
@@ -21,7 +22,7 @@ function sentence(part, picker, value) {
 }
 
 let config = null;  // GET /v1/config
-const state = { job: null, source: null, poll: null, showAll: false, history: [], current: null };
+const state = { job: null, source: null, poll: null, showAll: false, current: null, gallery: null, next: null };
 const pickers = {};
 
 function buildSettings() {
@@ -252,7 +253,7 @@ function showProgress(job) {
     const p = job.progress;
     text = `${STAGES[p.stage] || p.stage} ${p.total ? `${p.done}/${p.total}` : ''}`;
   }
-  if (job.status === 'done') text += ` · ${job.run_s.toFixed(1)}초`;
+  if (job.status === 'done' && typeof job.run_s === 'number') text += ` · ${job.run_s.toFixed(1)}초`;
   $('status').textContent = text;
 }
 
@@ -285,23 +286,107 @@ function card(job, r) {
     setPrompt(job.prompt);
     generate({ job: job.id, rank: r.rank });
   });
+  // This candidate again: its prompt and settings, with its own seed as the request's (candidate 0 uses it).
+  const reuse = el('button', { type: 'button', textContent: '이 시드 쓰기', title: '설명과 설정, 이 후보의 시드를 다시 씁니다' });
+  reuse.addEventListener('click', () => {
+    setPrompt(job.prompt);
+    for (const name of ['temperature', 'top_k', 'top_p', 'cond_scale'])
+      if (job.settings[name] !== undefined) $(name).value = job.settings[name];
+    $('seed').value = String(r.seed);
+    $('fresh-seed').checked = false;
+    $('prompt').focus();
+  });
   return el('div', { className: r.rank === 0 ? 'card best' : 'card' }, img, meta, seed,
-    el('div', { className: 'tools' }, download, vary));
+    el('div', { className: 'tools' }, download, vary, reuse));
 }
 
-function addHistory(job) {
-  state.history.unshift(job);
-  const when = new Date().toLocaleTimeString('ko-KR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  const item = el('li', { title: job.prompt },
+// One job in the list: open it, mark it (when the server keeps a gallery), delete it.
+function historyItem(job) {
+  const when = job.created
+    ? new Date(job.created * 1000).toLocaleString('ko-KR', { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+    : new Date().toLocaleTimeString('ko-KR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const open = el('button', { type: 'button', className: 'open', title: job.prompt },
     el('img', { src: job.results.length ? job.results[0].url : '', alt: '' }),
     el('span', { className: 'when', textContent: when }),
     el('span', { className: 'what', textContent: job.prompt }));
-  item.dataset.id = job.id;
-  item.addEventListener('click', () => {
+  open.addEventListener('click', () => {
     state.showAll = false;
     render(job);
   });
-  $('history').prepend(item);
+  const item = el('li', {}, open);
+  item.dataset.id = job.id;
+  if (state.gallery) {
+    const star = el('button', { type: 'button', className: 'star', textContent: job.favourite ? '★' : '☆' });
+    star.setAttribute('aria-pressed', String(Boolean(job.favourite)));
+    star.setAttribute('aria-label', '즐겨찾기');
+    star.addEventListener('click', async () => {
+      const reply = await send(job.url, 'PATCH', { favourite: !job.favourite });
+      if (!reply) return;
+      job.favourite = reply.favourite;
+      star.textContent = job.favourite ? '★' : '☆';
+      star.setAttribute('aria-pressed', String(job.favourite));
+    });
+    const remove = el('button', { type: 'button', className: 'remove', textContent: '삭제' });
+    remove.setAttribute('aria-label', `삭제: ${job.prompt}`);
+    remove.addEventListener('click', async () => {
+      if (!window.confirm('이 작업과 이미지를 갤러리에서 삭제할까요?')) return;
+      if (!(await send(job.url, 'DELETE'))) return;
+      item.remove();
+      if (state.current && state.current.id === job.id) {
+        $('results').replaceChildren();
+        $('result-head').hidden = true;
+        $('show-all').hidden = true;
+        state.current = null;
+      }
+    });
+    item.append(star, remove);
+  }
+  return item;
+}
+
+// A JSON request to the server; its reply, or null after showing why it failed.
+async function send(url, method, body) {
+  try {
+    const init = { method };
+    if (body !== undefined) Object.assign(init, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(url, init);
+    const data = await response.json();
+    if (response.ok) return data;
+    showError(data.error || response.statusText);
+  } catch {
+    showError('서버에 연결할 수 없습니다. couture serve가 실행 중인지 확인하세요.');
+  }
+  return null;
+}
+
+function addHistory(job) {
+  if (state.gallery) return loadGallery();  // the server stored it: the list shows it with everything else
+  $('history').prepend(historyItem(job));
+}
+
+// The gallery, newest first, a page at a time (`more`: the next page), filtered by the search box and ★.
+async function loadGallery(more) {
+  const params = new URLSearchParams({ limit: '20' });
+  const q = $('gallery-search').value.trim();
+  if (q) params.set('q', q);
+  if ($('gallery-favourites').checked) params.set('favourite', 'true');
+  const url = more ? state.next : `/v1/jobs?${params}`;
+  if (!url) return;
+  const data = await send(url, 'GET');
+  if (!data) return;
+  state.gallery = data.gallery;
+  state.next = data.next;
+  $('gallery-more').hidden = !data.next;
+  if (!data.gallery) {
+    $('gallery-note').textContent = '이 서버는 갤러리를 저장하지 않습니다 (couture serve --data). 이번 세션 기록만 보입니다.';
+    return;
+  }
+  $('gallery-note').textContent = data.total ? `${data.total}개` : (q ? '찾는 작업이 없습니다.' : '아직 저장된 작업이 없습니다.');
+  const items = data.items.map(historyItem);
+  if (more) $('history').append(...items);
+  else $('history').replaceChildren(...items);
+  if (state.current)
+    document.querySelectorAll('.history li').forEach((li) => li.classList.toggle('current', li.dataset.id === state.current.id));
 }
 
 async function showModel() {
@@ -342,7 +427,15 @@ async function main() {
       generate();
     }
   });
+  let searchTimer = null;
+  $('gallery-search').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => loadGallery(), 250);
+  });
+  $('gallery-favourites').addEventListener('change', () => loadGallery());
+  $('gallery-more').addEventListener('click', () => loadGallery(true));
   showModel();
+  loadGallery();
 }
 
 main();

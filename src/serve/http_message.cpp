@@ -39,6 +39,40 @@ bool percent_decode(std::string_view in, std::string& out) {
 
 }  // namespace
 
+std::string percent_encode(std::string_view text) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
+  std::map<std::string, std::string> fields;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string pair(query.substr(0, amp));
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    std::replace(pair.begin(), pair.end(), '+', ' ');
+    const size_t eq = pair.find('=');
+    std::string name, value;
+    if (!percent_decode(std::string_view(pair).substr(0, eq), name) ||
+        (eq != std::string::npos && !percent_decode(std::string_view(pair).substr(eq + 1), value)))
+      return std::nullopt;
+    fields[name] = value;
+  }
+  return fields;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return lower_char(x) == lower_char(y);

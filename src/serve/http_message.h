@@ -1,6 +1,7 @@
 // HTTP/1.1 messages for serve/http_server: parsing a request's head and the header helpers both sides use.
 // Internal to src/serve.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,13 @@ struct Refusal {
 // Parses a head (request line and headers, without the blank line) into `req` (method, target, decoded path,
 // query, headers; an HTTP/1.0 request without keep-alive gets "Connection: close"). nullopt when it is well formed.
 std::optional<Refusal> parse_head(std::string_view head, Request& req);
+
+// A query string's fields ("q=%EC%85%94%EC%B8%A0&limit=10": '+' is a space, %XX decoded; the last of a repeated
+// name wins). nullopt for a malformed escape.
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query);
+
+// `text` for a query string: everything but letters, digits and - . _ ~ as %XX.
+std::string percent_encode(std::string_view text);
 
 bool iequals(std::string_view a, std::string_view b);  // ASCII, case aside
 std::string_view trim(std::string_view s);            // spaces and tabs at both ends

@@ -153,6 +153,29 @@ std::optional<JobSnapshot> JobQueue::wait_change(const std::string& id, uint64_t
   }
 }
 
+void JobQueue::set_done_listener(DoneListener listener) {
+  std::lock_guard lock(mutex_);
+  done_listener_ = std::move(listener);
+}
+
+std::vector<JobSnapshot> JobQueue::active() const {
+  std::lock_guard lock(mutex_);
+  std::vector<JobSnapshot> out;
+  if (running_) out.push_back(snapshot_locked(*running_));
+  for (const auto& job : queue_) out.push_back(snapshot_locked(*job));
+  return out;
+}
+
+bool JobQueue::forget(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !is_finished(it->second->status)) return false;
+  std::erase_if(finished_, [&](const auto& j) { return j == it->second; });
+  jobs_.erase(it);
+  notify_locked();  // event streams of it end
+  return true;
+}
+
 bool JobQueue::cancel(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(id);
@@ -324,6 +347,18 @@ void JobQueue::run(const std::shared_ptr<Job>& job) {
       const Candidate& c = result.candidates[rank];
       const std::string text = candidate_parameters(job->params, c, rank, model_name);
       results.push_back({c.index, c.seed, c.score, c.codes, encode_png(c.image, text)});
+    }
+    DoneListener listener;
+    {
+      std::lock_guard lock(mutex_);
+      listener = done_listener_;
+    }
+    if (listener && !job->cancel) {
+      try {
+        listener(job->id, job->params, result, results);
+      } catch (const std::exception& e) {
+        log::warn("job " + job->id + ": " + e.what());
+      }
     }
   }
   std::lock_guard lock(mutex_);

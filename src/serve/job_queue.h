@@ -98,6 +98,16 @@ class JobQueue {
   nlohmann::json metrics() const;
   // Called (under the queue's lock: it must only signal, e.g. wake the server's loop) whenever a job changes.
   void set_change_listener(std::function<void()> listener);
+  // Called on the worker thread with each job that finished done, before its status says so (a client that sees
+  // "done" finds it wherever the listener put it, e.g. the gallery). `results` are in rank order, with their PNGs.
+  // What it throws is logged; the job is done all the same.
+  using DoneListener = std::function<void(const std::string& id, const GenerateParams& params,
+                                          const GenerateResult& result, const std::vector<JobResult>& results)>;
+  void set_done_listener(DoneListener listener);
+  // The jobs waiting or running, in queue order (the running one first).
+  std::vector<JobSnapshot> active() const;
+  // Drops a finished job from memory; false when it is unknown or not finished.
+  bool forget(const std::string& id);
   const nlohmann::json& model() const { return model_; }
   const JobQueueOptions& options() const { return options_; }
 
@@ -122,6 +132,7 @@ class JobQueue {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;  // any job changed, or shutdown
   std::function<void()> listener_;
+  DoneListener done_listener_;
   std::condition_variable work_;             // a job was queued, or shutdown
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::deque<std::shared_ptr<Job>> queue_;

@@ -9,11 +9,13 @@
 #include <random>
 
 #include "core/log.h"
+#include "generate/candidate_files.h"
+#include "serve/gallery.h"
+#include "serve/http_message.h"
 #include "serve/http_server.h"
+#include "serve/prometheus.h"
+#include "serve/studio_config.h"
 #include "serve/web_page.h"
-#include "text/caption.h"
-#include "text/fmnist_vocabulary.h"
-#include "text/lexicon.h"
 #include "text/prompt_parse.h"
 
 namespace couture {
@@ -89,115 +91,6 @@ std::string cookie_value(const std::string& header, const std::string& name) {
   return "";
 }
 
-// Prometheus' text format (version 0.0.4) of the queue's and the HTTP layer's figures.
-std::string prometheus_text(const json& m, const http::Stats& h, double uptime) {
-  std::string out;
-  auto metric = [&](const std::string& name, const char* type, const char* help) {
-    out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  };
-  auto line = [&](const std::string& name, const std::string& labels, double value) {
-    char number[64];
-    std::snprintf(number, sizeof number, "%.17g", value);
-    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + number + "\n";
-  };
-  metric("couture_jobs", "gauge", "Jobs now, by state (finished: kept in memory).");
-  line("couture_jobs", "state=\"queued\"", m["queued"].get<double>());
-  line("couture_jobs", "state=\"running\"", m["running"].get<double>());
-  line("couture_jobs", "state=\"finished\"", m["finished_kept"].get<double>());
-  metric("couture_queue_capacity", "gauge", "Jobs that may wait; more are answered 429.");
-  line("couture_queue_capacity", "", m["max_queued"].get<double>());
-  metric("couture_jobs_submitted_total", "counter", "Jobs accepted (202).");
-  line("couture_jobs_submitted_total", "", m["submitted_total"].get<double>());
-  metric("couture_jobs_rejected_total", "counter", "Jobs refused because the queue was full (429).");
-  line("couture_jobs_rejected_total", "", m["rejected_total"].get<double>());
-  metric("couture_jobs_finished_total", "counter", "Jobs finished, by final status.");
-  for (const char* status : {"done", "failed", "cancelled"})
-    line("couture_jobs_finished_total", std::string("status=\"") + status + "\"",
-         m["finished_by_status"].value(status, 0.0));
-  metric("couture_job_stage_seconds", "histogram",
-         "Seconds per stage of the jobs that finished done (wait: in the queue; run: the whole generation).");
-  for (const auto& [stage, hist] : m["stage_seconds"].items()) {
-    const std::string label = "stage=\"" + stage + "\"";
-    for (const auto& bucket : hist["buckets"]) {
-      char le[32];
-      std::snprintf(le, sizeof le, "%g", bucket[0].get<double>());
-      line("couture_job_stage_seconds_bucket", label + ",le=\"" + le + "\"", bucket[1].get<double>());
-    }
-    line("couture_job_stage_seconds_bucket", label + ",le=\"+Inf\"", hist["count"].get<double>());
-    line("couture_job_stage_seconds_sum", label, hist["sum"].get<double>());
-    line("couture_job_stage_seconds_count", label, hist["count"].get<double>());
-  }
-  metric("couture_http_connections", "gauge", "Open HTTP connections.");
-  line("couture_http_connections", "", double(h.connections));
-  metric("couture_http_event_streams", "gauge", "Open event streams.");
-  line("couture_http_event_streams", "", double(h.streams));
-  metric("couture_http_requests_total", "counter",
-         "Requests answered by a route (refusals before routing not counted).");
-  line("couture_http_requests_total", "", double(h.requests));
-  metric("couture_http_refused_connections_total", "counter",
-         "Connections refused: too many from one address or in all.");
-  line("couture_http_refused_connections_total", "", double(h.refused_connections));
-  metric("couture_http_timed_out_total", "counter", "Requests that did not arrive whole in time, answers not read.");
-  line("couture_http_timed_out_total", "", double(h.timed_out));
-  metric("couture_uptime_seconds", "gauge", "Seconds since the server started.");
-  line("couture_uptime_seconds", "", uptime);
-  return out;
-}
-
-json limits_json(size_t max_body_bytes) {
-  return {{"max_prompt_chars", kMaxPromptChars}, {"max_n", kMaxCandidates},  {"max_temperature", kMaxTemperature},
-          {"max_top_k", kMaxTopK},               {"max_cond_scale", kMaxCondScale}, {"max_body_bytes", max_body_bytes}};
-}
-
-// The studio's pickers, in K-Fashion's label order: Couture-FMNIST's vocabulary (the default model's) for colours,
-// categories and prints, the lexicon's K-Fashion values for the rest. Each carries its caption sentence with
-// {part} and {value} left to fill, written by the caption code (so with its 은/는/에는), and the value it starts at.
-json studio_pickers() {
-  json colours = json::array(), categories = json::object();
-  for (const auto& colour : fmnist_palette()) colours.push_back(colour.name);
-  for (const auto& garment : fmnist_garment_classes()) categories[garment.part].push_back(garment.category);
-  const Lexicon& lexicon = default_lexicon();
-  struct Picker {
-    const char* attribute;
-    json values;
-    const char* initial;
-  };
-  const Picker table[] = {
-      {"기장", lexicon.values("기장"), ""},         {"색상", colours, "레드"},
-      {"서브색상", colours, "화이트"},              {"카테고리", categories, ""},
-      {"소매기장", lexicon.values("소매기장"), ""}, {"프린트", fmnist_prints(), "스트라이프"},
-      {"넥라인", lexicon.values("넥라인"), ""},     {"핏", lexicon.values("핏"), ""},
-  };
-  json pickers = json::array();
-  for (const auto& p : table) {
-    kfashion::Attribute placeholder{p.attribute, {"{value}"}, kfashion::is_list_attribute(p.attribute)};
-    json picker = {{"attribute", p.attribute},
-                   {"sentence", kfashion::attribute_sentence("{part}", placeholder, kfashion::CaptionCompat::couture)},
-                   {"initial", p.initial},
-                   {"required", p.values.is_object()},  // a garment always has a category
-                   {"swatches", p.values == colours}};  // colour pickers show the colour
-    picker[p.values.is_object() ? "values_by_part" : "values"] = p.values;
-    pickers.push_back(picker);
-  }
-  return pickers;
-}
-
-// GET /v1/config: what a client needs to build requests, and the studio's pickers (docs/serve.md).
-json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes) {
-  json settings = GenerateParams{}.settings_json();
-  settings.erase("seed");
-  settings.update(defaults.to_json());  // the bundle's choices over GenerateParams' own
-  json palette = json::object(), parts = json::array();
-  for (const auto& colour : fmnist_palette()) palette[colour.name] = hex_colour(colour);
-  for (const auto& garment : fmnist_garment_classes())
-    if (std::find(parts.begin(), parts.end(), garment.part) == parts.end()) parts.push_back(garment.part);
-  return {{"limits", limits_json(max_body_bytes)},
-          {"defaults", settings},
-          {"palette", palette},
-          {"parts", parts},
-          {"pickers", studio_pickers()}};
-}
-
 }  // namespace
 
 // Not a prefix test: 127.evil.example.com and 127.0.0.1.nip.io are names a DNS rebinding can point anywhere; an IPv4
@@ -221,6 +114,7 @@ void check_api_key(const std::string& key) {
 
 struct StudioServer::Impl {
   ServerOptions options;
+  std::unique_ptr<Gallery> gallery;  // before the queue, whose worker stores into it
   JobQueue queue;
   SamplingDefaults defaults;  // the bundle's, read once from the generator's description
   std::unique_ptr<http::Server> http;
@@ -233,9 +127,16 @@ struct StudioServer::Impl {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   Impl(std::unique_ptr<Generator> generator, ServerOptions o)
-      : options(std::move(o)), queue(std::move(generator), options.queue) {
+      : options(std::move(o)),
+        gallery(options.data_dir.empty() ? nullptr : std::make_unique<Gallery>(options.data_dir)),
+        queue(std::move(generator), options.queue) {
     const json& model = queue.model();
     if (model.is_object() && model.contains("defaults")) defaults = SamplingDefaults::from_json(model["defaults"]);
+    if (gallery)
+      queue.set_done_listener([this](const std::string& id, const GenerateParams& params,
+                                     const GenerateResult& result, const std::vector<JobResult>& results) {
+        store(id, params, result, results);
+      });
     configure();
     add_routes();
     queue.set_change_listener([server = http.get()] { server->wake(); });
@@ -266,6 +167,15 @@ struct StudioServer::Impl {
   void generate(const http::Request& req, http::Response& res);
   void events(const http::Request& req, http::Response& res);
   json job_json(const JobSnapshot& job) const;
+  // The gallery: storing a finished job, its JSON (job_json's shape, plus created, favourite and the contact
+  // sheet), GET /v1/jobs, PATCH /v1/jobs/{id}, and a job by id wherever it is.
+  void store(const std::string& id, const GenerateParams& params, const GenerateResult& result,
+             const std::vector<JobResult>& results);
+  json saved_job_json(const json& record) const;
+  void list_jobs(const http::Request& req, http::Response& res);
+  void patch_job(const http::Request& req, http::Response& res);
+  std::optional<json> find_job(const std::string& id) const;
+  void delete_job(const std::string& id, http::Response& res);
   double uptime() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); }
   json http_stats() const {
     const auto s = http->stats();
@@ -345,6 +255,140 @@ json StudioServer::Impl::job_json(const JobSnapshot& job) const {
   return j;
 }
 
+void StudioServer::Impl::store(const std::string& id, const GenerateParams& params, const GenerateResult& result,
+                               const std::vector<JobResult>& results) {
+  json candidates = json::array();
+  std::vector<std::string> pngs;
+  for (size_t rank = 0; rank < results.size(); ++rank) {
+    const auto& r = results[rank];
+    candidates.push_back({{"rank", rank}, {"index", r.index}, {"seed", r.seed}, {"score", r.score}, {"codes", r.codes}});
+    pngs.push_back(r.png);
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  json record = {{"id", id},
+                 {"created", std::chrono::duration<double>(now).count()},
+                 {"prompt", params.prompt},
+                 {"understood", parse_prompt(params.prompt).to_json()},
+                 {"settings", params.settings_json()},
+                 {"model", queue.model().value("name", "")},
+                 {"results", candidates},
+                 {"timings", result.timings.is_null() ? json::object() : result.timings}};
+  gallery->add(record, pngs, encode_png(contact_sheet(result.candidates, params.top)));
+}
+
+json StudioServer::Impl::saved_job_json(const json& record) const {
+  const std::string id = record.value("id", "");
+  const std::string base = "/v1/jobs/" + id;
+  json results = json::array();
+  for (const auto& r : record.value("results", json::array()))
+    results.push_back({{"rank", r.value("rank", 0)},
+                       {"index", r.value("index", 0)},
+                       {"seed", r.value("seed", uint64_t(0))},
+                       {"score", r.value("score", 0.0)},
+                       {"url", base + "/images/" + std::to_string(r.value("rank", 0)) + ".png"}});
+  return {{"id", id},
+          {"status", "done"},
+          {"url", base},
+          {"prompt", record.value("prompt", "")},
+          {"understood", record.value("understood", json::object())},
+          {"settings", record.value("settings", json::object())},
+          {"progress", {{"stage", ""}, {"done", 1}, {"total", 1}, {"fraction", 1.0}}},
+          {"created", record.value("created", 0.0)},
+          {"favourite", record.value("favourite", false)},
+          {"contact", base + "/contact.png"},
+          {"results", results},
+          {"timings", record.value("timings", json::object())}};
+}
+
+std::optional<json> StudioServer::Impl::find_job(const std::string& id) const {
+  auto job = queue.get(id);
+  if (job && job->status != JobStatus::done) return job_json(*job);
+  if (gallery)
+    if (auto record = gallery->get(id)) return saved_job_json(*record);
+  if (job) return job_json(*job);
+  return std::nullopt;
+}
+
+void StudioServer::Impl::delete_job(const std::string& id, http::Response& res) {
+  // A job waiting or running is cancelled; a finished one is deleted, from the gallery and from memory.
+  if (auto job = queue.get(id); job && !is_finished(job->status)) {
+    queue.cancel(id);
+    job = queue.get(id);
+    return send_json(res, 200, job ? job_json(*job) : json{{"id", id}, {"status", "cancelled"}});
+  }
+  const bool removed = gallery && gallery->remove(id);
+  if (!queue.forget(id) && !removed) return send_error(res, 404, "no job '" + id + "'");
+  send_json(res, 200, {{"id", id}, {"deleted", true}});
+}
+
+void StudioServer::Impl::list_jobs(const http::Request& req, http::Response& res) {
+  const auto fields = http::parse_query(req.query);
+  if (!fields) return send_error(res, 400, "malformed query string (a bad %-escape)");
+  GalleryQuery q;
+  try {
+    auto number = [](const std::string& name, const std::string& text, int64_t lo, int64_t hi) {
+      size_t used = 0;
+      int64_t v = 0;
+      try {
+        v = std::stoll(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != text.size() || v < lo || v > hi)
+        throw FieldError(name, name + " must be a whole number from " + std::to_string(lo) + " to " +
+                                   std::to_string(hi) + ", got '" + clip(text, 40) + "'");
+      return v;
+    };
+    for (const auto& [name, value] : *fields) {
+      if (name == "limit") q.limit = number(name, value, 1, 100);
+      else if (name == "offset") q.offset = number(name, value, 0, int64_t(1) << 40);
+      else if (name == "q" || name == "category" || name == "colour" || name == "print") {
+        if (value.size() > 200) throw FieldError(name, name + " is longer than 200 bytes");
+        (name == "q" ? q.text : name == "category" ? q.category : name == "colour" ? q.colour : q.print) = value;
+      } else if (name == "favourite") {
+        if (value != "true" && value != "false" && value != "1" && value != "0")
+          throw FieldError(name, "favourite must be true or false, got '" + clip(value, 40) + "'");
+        q.favourites = value == "true" || value == "1";
+      } else {
+        throw FieldError(name, "unknown field '" + clip(name, 40) +
+                                   "' (known: q, category, colour, print, favourite, limit, offset)");
+      }
+    }
+  } catch (const FieldError& e) {
+    return send_error(res, 400, e.what(), e.field());
+  }
+  json active = json::array();
+  for (const auto& job : queue.active()) active.push_back(job_json(job));
+  json body = {{"gallery", gallery != nullptr}, {"total", 0}, {"limit", q.limit}, {"offset", q.offset},
+               {"items", json::array()}, {"next", nullptr}, {"active", active}};
+  if (gallery) {
+    const GalleryPage page = gallery->list(q);
+    body["total"] = page.total;
+    for (const auto& record : page.items) body["items"].push_back(saved_job_json(record));
+    if (q.offset + int64_t(page.items.size()) < page.total) {
+      std::string next = "/v1/jobs?offset=" + std::to_string(q.offset + q.limit) + "&limit=" + std::to_string(q.limit);
+      for (const auto& [name, value] : *fields)
+        if (name != "offset" && name != "limit") next += "&" + name + "=" + http::percent_encode(value);
+      body["next"] = next;
+    }
+  }
+  send_json(res, 200, body);
+}
+
+void StudioServer::Impl::patch_job(const http::Request& req, http::Response& res) {
+  const std::string id = req.matches[1];
+  if (req.header("Content-Type").rfind("application/json", 0) != 0)
+    return send_error(res, 415, "send the request as Content-Type: application/json");
+  const json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return send_error(res, 400, "malformed JSON");
+  if (!body.is_object() || body.size() != 1 || !body.contains("favourite") || !body["favourite"].is_boolean())
+    return send_error(res, 400, "send {\"favourite\": true} or {\"favourite\": false}", "favourite");
+  if (!gallery || !gallery->set_favourite(id, body["favourite"].get<bool>()))
+    return send_error(res, 404, gallery ? "no finished job '" + id + "' in the gallery"
+                                        : "this server keeps no gallery (start it with --data DIR)");
+  send_json(res, 200, saved_job_json(*gallery->get(id)));
+}
+
 void StudioServer::Impl::generate(const http::Request& req, http::Response& res) {
   // JSON only: a form on another site cannot post JSON without the browser asking this server first (CORS),
   // and this server never says yes.
@@ -373,11 +417,17 @@ void StudioServer::Impl::generate(const http::Request& req, http::Response& res)
       int64_t rank = v["rank"].is_number_unsigned() ? int64_t(std::min<uint64_t>(v["rank"].get<uint64_t>(), 1u << 20))
                                                     : v["rank"].get<int64_t>();
       auto codes = rank >= 0 ? queue.codes(v["job"].get<std::string>(), size_t(rank)) : std::nullopt;
+      if (!codes && rank >= 0 && gallery)
+        if (auto record = gallery->get(v["job"].get<std::string>()))
+          if (record->contains("results") && size_t(rank) < (*record)["results"].size())
+            codes = (*record)["results"][size_t(rank)].value("codes", std::vector<int64_t>{});
       if (!codes)
         throw FieldError("variation_of", "variation_of names no finished result (job '" +
                                              clip(v["job"].get<std::string>(), 40) + "', rank " +
-                                             std::to_string(rank) + "); results are kept " +
-                                             std::to_string(options.queue.keep_for.count() / 60) + " minutes");
+                                             std::to_string(rank) + ")" +
+                                             (gallery ? "" : "; without a gallery results are kept " +
+                                                                 std::to_string(options.queue.keep_for.count() / 60) +
+                                                                 " minutes"));
       if (codes->empty()) throw FieldError("variation_of", "this model gives no codes to vary");
       variation_codes = *codes;
     }
@@ -458,7 +508,9 @@ void StudioServer::Impl::add_routes() {
 
   http->route("GET", "/metrics", [this](const http::Request&, http::Response& res) {
     res.set_header("Cache-Control", "no-store");
-    res.set_content(prometheus_text(queue.metrics(), http->stats(), uptime()),
+    json metrics = queue.metrics();
+    if (gallery) metrics["gallery_jobs"] = gallery->size();
+    res.set_content(prometheus_text(metrics, http->stats(), uptime()),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
   http->route("GET", "/health", [this](const http::Request&, http::Response& res) {
@@ -498,17 +550,24 @@ void StudioServer::Impl::add_routes() {
     }
   });
 
+  http->route("GET", "/v1/jobs", [this](const http::Request& req, http::Response& res) { list_jobs(req, res); });
   http->route("GET", std::string("/v1/jobs/") + kIdPattern, [this](const http::Request& req, http::Response& res) {
-    auto job = queue.get(req.matches[1]);
+    auto job = find_job(req.matches[1]);
     if (!job) return send_error(res, 404, "no job '" + std::string(req.matches[1]) + "'");
-    send_json(res, 200, job_json(*job));
+    send_json(res, 200, *job);
   });
-  http->route("DELETE", std::string("/v1/jobs/") + kIdPattern, [this](const http::Request& req, http::Response& res) {
-    std::string id = req.matches[1];
-    if (!queue.cancel(id)) return send_error(res, 404, "no job '" + id + "'");
-    auto job = queue.get(id);
-    send_json(res, 200, job ? job_json(*job) : json{{"id", id}, {"status", "cancelled"}});
-  });
+  http->route("DELETE", std::string("/v1/jobs/") + kIdPattern,
+              [this](const http::Request& req, http::Response& res) { delete_job(req.matches[1], res); });
+  http->route("PATCH", std::string("/v1/jobs/") + kIdPattern,
+              [this](const http::Request& req, http::Response& res) { patch_job(req, res); });
+  http->route("GET", std::string("/v1/jobs/") + kIdPattern + "/contact\\.png",
+              [this](const http::Request& req, http::Response& res) {
+                std::string id = req.matches[1];
+                auto png = gallery ? gallery->contact_sheet(id) : std::nullopt;
+                if (!png) return send_error(res, 404, "no contact sheet of job '" + id + "' in the gallery");
+                res.set_header("Cache-Control", "private, max-age=3600, immutable");
+                res.set_content(std::move(*png), "image/png");
+              });
   http->route("GET", std::string("/v1/jobs/") + kIdPattern + "/events",
            [this](const http::Request& req, http::Response& res) { events(req, res); });
   http->route("GET", std::string("/v1/jobs/") + kIdPattern + "/images/([0-9]{1,3})\\.png",
@@ -516,6 +575,7 @@ void StudioServer::Impl::add_routes() {
              std::string id = req.matches[1];
              size_t rank = std::stoul(req.matches[2]);
              auto png = queue.png(id, rank);
+             if (!png && gallery) png = gallery->png(id, rank);
              if (!png) return send_error(res, 404, "no image " + std::to_string(rank) + " of job '" + id + "'");
              res.set_header("Cache-Control", "private, max-age=3600, immutable");
              res.set_header("Content-Disposition",
@@ -572,5 +632,7 @@ std::string StudioServer::url() const {
 }
 
 JobQueue& StudioServer::jobs() { return impl_->queue; }
+
+Gallery* StudioServer::gallery() { return impl_->gallery.get(); }
 
 }  // namespace couture

@@ -1,8 +1,10 @@
-// `couture serve`: the web studio (GET /) and the JSON API (POST /v1/generate, GET/DELETE /v1/jobs/{id}, server-sent
-// events, result PNGs, GET /v1/config, GET /health) in front of one JobQueue. docs/serve.md is the reference.
+// `couture serve`: the web studio (GET /) and the JSON API (POST /v1/generate, GET/DELETE/PATCH /v1/jobs/{id}, the
+// gallery's GET /v1/jobs, server-sent events, result PNGs, GET /v1/config, GET /health, /metrics) in front of one
+// JobQueue and one Gallery. docs/serve.md is the reference.
 // Requests never name files: results are addressed by job id and rank only. HTTP is serve/http_server.h's.
 #pragma once
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +13,8 @@
 
 namespace couture {
 
+class Gallery;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";  // loopback by default; another address exposes the studio to the network
   // Host header names a loopback server also answers (besides localhost, 127.0.0.0/8 and ::1), e.g. a name this
@@ -18,6 +22,9 @@ struct ServerOptions {
   std::vector<std::string> allowed_hosts;
   int port = 8080;                 // 0: any free port (see StudioServer::port())
   JobQueueOptions queue;
+  // The gallery's folder (serve/gallery.h): every finished job is kept there across restarts, listed by GET
+  // /v1/jobs. Empty: no gallery (finished jobs last as long as the queue keeps them).
+  std::filesystem::path data_dir;
   size_t max_body_bytes = 64 * 1024;  // larger requests get 413
   // When set, every route but /health needs it: `Authorization: Bearer KEY`, or (a browser) the cookie set by
   // opening /?key=KEY once. At least 16 characters of letters, digits and . _ ~ - (check_api_key).
@@ -54,6 +61,7 @@ class StudioServer {
   int port() const;
   std::string url() const;  // http://host:port/
   JobQueue& jobs();
+  Gallery* gallery();  // null without a data folder
 
  private:
   struct Impl;

@@ -92,8 +92,8 @@ void train_vqgan(const VQGanTrainOptions& o) {
   if (frozen_codes) {
     trained = model->decoder->parameters();
     for (auto& p : model->post_quant_conv->parameters()) trained.push_back(p);
-    for (auto* m : {model->encoder.ptr().get(), static_cast<torch::nn::Module*>(model->quant_conv.ptr().get()),
-                    static_cast<torch::nn::Module*>(model->quantize.ptr().get())})
+    for (const auto& m : std::vector<std::shared_ptr<torch::nn::Module>>{model->encoder.ptr(), model->quant_conv.ptr(),
+                                                                         model->quantize.ptr()})
       for (auto& p : m->parameters()) p.requires_grad_(false);
   }
   const int64_t reinit_every = frozen_codes ? 0 : o.reinit_every;

@@ -2,27 +2,37 @@
 // opens the page served in-process and checks it against GET /v1/config (the pickers' sentences, the swatch colour,
 // the starting settings, the counter stopping at the prompt limit), types a prompt, presses Ctrl+Enter and waits for
 // four images; the screenshot is saved in the build folder (browser-studio.png). Then all candidates, the PNG link
-// and a variation. Skipped, saying what to install, without chromium, node or playwright-core.
+// and a variation. A second test runs tests/e2e/browser/gallery.mjs on two servers in turn over one data folder:
+// the gallery survives the restart. Skipped, saying what to install, without chromium, node or playwright-core.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "io/image.h"
 #include "support/run_command.h"
+#include "serve/gallery.h"
 #include "support/studio_server.h"
+#include "support/temp_dir.h"
 
 namespace couture {
 namespace {
 
 namespace fs = std::filesystem;
 
-TEST(PipelineBrowser, StudioShowsFourImagesAfterCtrlEnter) {
-  const fs::path browser_dir = fs::path(COUTURE_SOURCE_DIR) / "tests/e2e/browser";
+const fs::path browser_dir = fs::path(COUTURE_SOURCE_DIR) / "tests/e2e/browser";
+
+// Why the browser tests cannot run here, or "".
+std::string missing_browser() {
   const char* chromium = std::getenv("CHROMIUM") ? std::getenv("CHROMIUM") : "/usr/bin/chromium";
-  if (!fs::exists(chromium)) GTEST_SKIP() << "no " << chromium << ": apt-get install chromium";
-  if (testing::run_command("node --version").status != 0) GTEST_SKIP() << "no node: apt-get install nodejs";
+  if (!fs::exists(chromium)) return std::string("no ") + chromium + ": apt-get install chromium";
+  if (testing::run_command("node --version").status != 0) return "no node: apt-get install nodejs";
   if (!fs::exists(browser_dir / "node_modules/playwright-core"))
-    GTEST_SKIP() << "no playwright-core: run `npm ci` in " << browser_dir.string();
+    return "no playwright-core: run `npm ci` in " + browser_dir.string();
+  return "";
+}
+
+TEST(PipelineBrowser, StudioShowsFourImagesAfterCtrlEnter) {
+  if (auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why;
 
   testing::TestServer server(testing::studio_generator_factory());
   const fs::path screenshot = fs::canonical("/proc/self/exe").parent_path() / "browser-studio.png";
@@ -39,6 +49,26 @@ TEST(PipelineBrowser, StudioShowsFourImagesAfterCtrlEnter) {
   Image shot = read_image(screenshot);
   EXPECT_EQ(shot.width, 1280);
   EXPECT_GE(shot.height, 860);
+}
+
+TEST(PipelineBrowser, TheGallerySurvivesARestart) {
+  if (auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why;
+  testing::TempDir data;
+  ServerOptions options;
+  options.data_dir = data.path();
+  auto gallery = [&](const char* phase) {
+    testing::TestServer server(testing::studio_generator_factory(), options);
+    auto run = testing::run_command("node " + (browser_dir / "gallery.mjs").string() + " " + server.url() + " " + phase);
+    std::printf("%s", run.output.c_str());
+    return run;
+  };
+  auto made = gallery("make");
+  ASSERT_EQ(made.status, 0) << made.output;
+  EXPECT_EQ(Gallery(data.path()).size(), 1);
+  auto checked = gallery("check");  // a new server on the same folder
+  ASSERT_EQ(checked.status, 0) << checked.output;
+  EXPECT_NE(checked.output.find("listed after the restart"), std::string::npos) << checked.output;
+  EXPECT_EQ(Gallery(data.path()).size(), 0);  // the page deleted it
 }
 
 }  // namespace

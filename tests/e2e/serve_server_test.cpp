@@ -407,7 +407,7 @@ TEST(PipelineServer, UnknownJobsImagesAndRoutesAre404) {
   EXPECT_EQ(wrong->status, 405);
   EXPECT_EQ(wrong->get_header_value("Allow"), "POST");
   EXPECT_NE(parse(wrong)["error"].get<std::string>().find("allowed: POST"), std::string::npos) << wrong->body;
-  EXPECT_EQ(c.Put("/v1/jobs/" + id, "{}", "application/json")->get_header_value("Allow"), "GET, DELETE, HEAD");
+  EXPECT_EQ(c.Put("/v1/jobs/" + id, "{}", "application/json")->get_header_value("Allow"), "GET, DELETE, PATCH, HEAD");
 }
 
 TEST(PipelineServer, FailedJobsSayWhy) {

@@ -2,10 +2,7 @@
 // presses Ctrl+Enter, waits for the four best images, and saves a screenshot. What the page shows of the server's
 // facts (limits, defaults, palette, caption sentences) is checked against GET /v1/config.
 // Usage: node studio.mjs URL OUT.png   (CHROMIUM overrides /usr/bin/chromium). Exit status 0 only on success.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { imagesLoaded, withPage } from './page.mjs';
 
 const [url, out] = process.argv.slice(2);
 if (!url || !out) {
@@ -15,97 +12,67 @@ if (!url || !out) {
 
 const PROMPT = '상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 셔츠이다. ' +
   '상의에서 프린트에는 스트라이프이다.';
-const profile = mkdtempSync(join(tmpdir(), 'couture-chromium-'));  // a fresh --user-data-dir each run
-const problems = [];
-let context;
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 860 },
-    locale: 'ko-KR',
-    timeout: 60000,
+  const said = await withPage(url, { width: 1280, height: 860 }, async (page) => {
+      // What the page reads from the server instead of knowing it: limits, sampling defaults, pickers, palette.
+      const config = await (await fetch(new URL('/v1/config', url))).json();
+      const max = config.limits.max_prompt_chars;
+      await page.waitForSelector('#pick-색상');
+      // The pickers write the caption template, the sentences as the server gives them.
+      await page.selectOption('#pick-part', '하의');
+      const composed = await page.inputValue('#prompt');
+      if (!composed.includes('하의에서 카테고리는 팬츠이다.') || !composed.includes('하의에서 프린트에는 스트라이프이다.'))
+        throw new Error(`the pickers wrote "${composed}"`);
+      await page.selectOption('#pick-part', '상의');
+      await page.selectOption('#pick-카테고리', '셔츠');
+      await page.selectOption('#pick-색상', '네이비');
+      const navy = await page.inputValue('#prompt');
+      if (!navy.startsWith('상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 셔츠이다.'))
+        throw new Error(`after picking 네이비 and 셔츠 the pickers wrote "${navy}"`);
+      const swatch = await page.$eval('#pick-색상', (select) => getComputedStyle(select.previousSibling).backgroundColor);
+      const rgb = (hex) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+      if (swatch !== rgb(config.palette['네이비'])) throw new Error(`the 네이비 swatch is ${swatch}`);
+      // Settings start at the server's defaults.
+      const n = await page.inputValue('#n');
+      const topK = await page.inputValue('#top_k');
+      if (n !== String(config.defaults.n) || topK !== String(config.defaults.top_k))
+        throw new Error(`the settings start at n ${n}, top_k ${topK}`);
+
+      // The counter counts characters, not bytes, and the prompt stops at the server's limit.
+      await page.fill('#prompt', '가'.repeat(max + 30));
+      const full = await page.textContent('#counter');
+      if (full !== `${max}/${max}` || [...await page.inputValue('#prompt')].length !== max)
+        throw new Error(`a prompt of ${max + 30} characters leaves the counter at ${full}`);
+      await page.fill('#prompt', '');
+      await page.click('#prompt');
+      await page.keyboard.type(PROMPT);
+      const counter = await page.textContent('#counter');
+      if (counter !== `${[...PROMPT].length}/${max}`)
+        throw new Error(`the counter shows ${counter} for ${[...PROMPT].length} characters`);
+      await page.keyboard.press('Control+Enter');
+
+      await imagesLoaded(page, 4);
+      await page.waitForSelector('#history li');
+      const status = await page.textContent('#status');
+      const meta = await page.textContent('#result-meta');
+      await page.screenshot({ path: out, fullPage: true });
+
+      // Every candidate on demand, a PNG link per card, and "variations of this one" as a second job in the history.
+      await page.click('#show-all');
+      await imagesLoaded(page, 16);
+      await page.click('#show-all');
+      await imagesLoaded(page, 4);
+      const download = await page.getAttribute('#results .card a[download]', 'href');
+      if (!/\/v1\/jobs\/[0-9a-f]{16}\/images\/0\.png$/.test(download)) throw new Error(`PNG link ${download}`);
+      await page.click('#results .card.best button');
+      await page.waitForFunction(() => document.querySelectorAll('#history li').length === 2);
+      await imagesLoaded(page, 4);
+      const variation = await page.textContent('#result-meta');
+      if (!variation.includes('변형')) throw new Error(`the variation's results say "${variation}"`);
+      return `4 images shown (${status}; ${meta}); all 16 on demand; a variation; screenshot ${out}`;
   });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(60000);
-  // Script errors and Content-Security-Policy violations show up here.
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-
-  // What the page reads from the server instead of knowing it: limits, sampling defaults, pickers, palette.
-  const config = await (await fetch(new URL('/v1/config', url))).json();
-  const max = config.limits.max_prompt_chars;
-  await page.goto(url);
-  await page.waitForSelector('#pick-색상');
-  // The pickers write the caption template, the sentences as the server gives them.
-  await page.selectOption('#pick-part', '하의');
-  const composed = await page.inputValue('#prompt');
-  if (!composed.includes('하의에서 카테고리는 팬츠이다.') || !composed.includes('하의에서 프린트에는 스트라이프이다.'))
-    throw new Error(`the pickers wrote "${composed}"`);
-  await page.selectOption('#pick-part', '상의');
-  await page.selectOption('#pick-카테고리', '셔츠');
-  await page.selectOption('#pick-색상', '네이비');
-  const navy = await page.inputValue('#prompt');
-  if (!navy.startsWith('상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 셔츠이다.'))
-    throw new Error(`after picking 네이비 and 셔츠 the pickers wrote "${navy}"`);
-  const swatch = await page.$eval('#pick-색상', (select) => getComputedStyle(select.previousSibling).backgroundColor);
-  const rgb = (hex) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
-  if (swatch !== rgb(config.palette['네이비'])) throw new Error(`the 네이비 swatch is ${swatch}`);
-  // Settings start at the server's defaults.
-  const n = await page.inputValue('#n');
-  const topK = await page.inputValue('#top_k');
-  if (n !== String(config.defaults.n) || topK !== String(config.defaults.top_k))
-    throw new Error(`the settings start at n ${n}, top_k ${topK}`);
-
-  // The counter counts characters, not bytes, and the prompt stops at the server's limit.
-  await page.fill('#prompt', '가'.repeat(max + 30));
-  const full = await page.textContent('#counter');
-  if (full !== `${max}/${max}` || [...await page.inputValue('#prompt')].length !== max)
-    throw new Error(`a prompt of ${max + 30} characters leaves the counter at ${full}`);
-  await page.fill('#prompt', '');
-  await page.click('#prompt');
-  await page.keyboard.type(PROMPT);
-  const counter = await page.textContent('#counter');
-  if (counter !== `${[...PROMPT].length}/${max}`)
-    throw new Error(`the counter shows ${counter} for ${[...PROMPT].length} characters`);
-  await page.keyboard.press('Control+Enter');
-
-  await page.waitForFunction(() => {
-    const images = [...document.querySelectorAll('#results img.result-img')];
-    return images.length === 4 && images.every((img) => img.complete && img.naturalWidth > 0);
-  });
-  await page.waitForSelector('#history li');
-  const status = await page.textContent('#status');
-  const meta = await page.textContent('#result-meta');
-  await page.screenshot({ path: out, fullPage: true });
-
-  // Every candidate on demand, a PNG link per card, and "variations of this one" as a second job in the history.
-  const imagesLoaded = (n) => page.waitForFunction((count) => {
-    const images = [...document.querySelectorAll('#results img.result-img')];
-    return images.length === count && images.every((img) => img.complete && img.naturalWidth > 0);
-  }, n);
-  await page.click('#show-all');
-  await imagesLoaded(16);
-  await page.click('#show-all');
-  await imagesLoaded(4);
-  const download = await page.getAttribute('#results .card a[download]', 'href');
-  if (!/\/v1\/jobs\/[0-9a-f]{16}\/images\/0\.png$/.test(download)) throw new Error(`PNG link ${download}`);
-  await page.click('#results .card.best button');
-  await page.waitForFunction(() => document.querySelectorAll('#history li').length === 2);
-  await imagesLoaded(4);
-  const variation = await page.textContent('#result-meta');
-  if (!variation.includes('변형')) throw new Error(`the variation's results say "${variation}"`);
-  if (problems.length) throw new Error(problems.join('\n'));
-  console.log(`studio: 4 images shown (${status}; ${meta}); all 16 on demand; a variation; screenshot ${out}`);
+  console.log(`studio: ${said}`);
 } catch (error) {
   console.error(`studio: ${error.message}`);
-  for (const problem of problems) console.error(problem);
   process.exitCode = 1;
-} finally {
-  if (context) await context.close();
-  rmSync(profile, { recursive: true, force: true });
 }
