@@ -504,6 +504,7 @@ void StudioServer::Impl::add_routes() {
   http->route("GET", "/", page("text/html; charset=utf-8", studio_html(), true));
   http->route("GET", "/studio.js", page("text/javascript; charset=utf-8", studio_js(), false));
   http->route("GET", "/studio.css", page("text/css; charset=utf-8", studio_css(), false));
+  http->route("GET", "/openapi.json", page("application/json", openapi_json(), false));
   http->route("GET", "/favicon.ico", [](const http::Request&, http::Response& res) { res.status = 204; });
 
   http->route("GET", "/metrics", [this](const http::Request&, http::Response& res) {

@@ -10,5 +10,6 @@ namespace couture {
 std::string_view studio_html();
 std::string_view studio_css();
 std::string_view studio_js();
+std::string_view openapi_json();  // web/openapi.json: GET /openapi.json
 
 }  // namespace couture
