@@ -162,7 +162,7 @@ function number(id) {
 }
 
 async function generate(variation) {
-  if (state.job && !isFinished(state.job.status)) return;
+  if (state.job && !isFinished(state.job.status) && $('offline').hidden) return;
   const prompt = $('prompt').value.trim();
   if (!prompt) return showError('설명을 입력하세요. 위에서 옷을 고르면 문장이 써집니다.', 'prompt');
   if ($('fresh-seed').checked || $('seed').value === '') rerollSeed();
@@ -193,6 +193,7 @@ function isFinished(status) {
 
 function track(job) {
   stopTracking();
+  setOffline(false);
   state.job = job;
   state.showAll = false;
   $('cancel').disabled = false;
@@ -208,17 +209,43 @@ function track(job) {
   };
 }
 
-function poll(url) {
+// Polls the job while its event stream is down. A server that does not answer is said so after a few tries, and
+// Generate works again meanwhile; polling goes on, slower, until the server is back. A server that is back without
+// the job (restarted, and it never finished) says so and stops.
+function poll(url, failures = 0) {
   state.poll = setTimeout(async () => {
+    let response = null;
     try {
-      const response = await fetch(url);
-      if (response.ok) {
-        update(await response.json());
-        if (isFinished(state.job.status)) return;
-      }
-    } catch { /* try again */ }
-    poll(url);
-  }, 500);
+      response = await fetch(url);
+    } catch { /* not answering */ }
+    if (state.job === null || state.job.url !== url) return;
+    if (response && response.ok) {
+      setOffline(false);
+      update(await response.json());
+      if (!isFinished(state.job.status)) poll(url);
+      return;
+    }
+    if (response && response.status === 404) {
+      setOffline(false);
+      return lost('서버가 다시 시작되어 이 작업은 끝나지 못했습니다. 다시 생성하세요.');
+    }
+    if (failures + 1 === 3) setOffline(true);
+    poll(url, failures + 1);
+  }, failures < 3 ? 500 : 3000);
+}
+
+function setOffline(offline) {
+  $('offline').hidden = !offline;
+  if (offline) $('generate').disabled = false;
+}
+
+// The tracked job will not finish: say why, and let the user generate again.
+function lost(message) {
+  stopTracking();
+  $('cancel').disabled = true;
+  $('generate').disabled = false;
+  $('status').textContent = message;
+  state.job = null;
 }
 
 function stopTracking() {
@@ -240,6 +267,8 @@ function update(job) {
     render(job);
   } else if (job.status === 'failed') {
     showError(`생성하지 못했습니다: ${job.error || '알 수 없는 오류'}`);
+  } else if (job.error) {  // cancelled by the server, not by the user: it shut down
+    showError(`작업이 중단되었습니다: ${job.error === 'the server shut down' ? '서버가 종료되었습니다' : job.error}`);
   }
 }
 

@@ -6,7 +6,10 @@
 // the gallery survives the restart. Skipped, saying what to install, without chromium, node or playwright-core.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "io/image.h"
 #include "support/run_command.h"
@@ -69,6 +72,24 @@ TEST(PipelineBrowser, TheGallerySurvivesARestart) {
   ASSERT_EQ(checked.status, 0) << checked.output;
   EXPECT_NE(checked.output.find("listed after the restart"), std::string::npos) << checked.output;
   EXPECT_EQ(Gallery(data.path()).size(), 0);  // the page deleted it
+}
+
+TEST(PipelineBrowser, AServerThatStopsMidJobIsSaidSoAndGenerateWorksAgain) {
+  if (auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why;
+  testing::FakeOptions fake;
+  fake.gate = std::make_shared<testing::Gate>();  // holds the job running until the server stops
+  auto server = std::make_unique<testing::TestServer>(testing::fake_factory(fake));
+  auto page = std::async(std::launch::async, [url = server->url()] {
+    return testing::run_command("node " + (browser_dir / "recovery.mjs").string() + " " + url);
+  });
+  for (int i = 0; i < 600 && fake.gate->waiting == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(fake.gate->waiting, 1) << "the page's job never ran";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the page is following it by its event stream
+  server->server().stop();  // as on SIGTERM: jobs cancelled, streams told, then closed
+  auto run = page.get();
+  std::printf("%s", run.output.c_str());
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("Generate works again"), std::string::npos) << run.output;
 }
 
 }  // namespace

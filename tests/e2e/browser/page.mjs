@@ -1,12 +1,12 @@
 // Opens a page of the studio in Debian's headless chromium (CHROMIUM overrides /usr/bin/chromium) with a fresh
-// profile, runs `body(page)`, and fails on any script error or Content-Security-Policy violation it saw. Shared by
-// the browser tests (studio.mjs, gallery.mjs).
+// profile, runs `body(page)`, and fails on any script error or Content-Security-Policy violation it saw (and on
+// requests that failed, unless `offline` says the test stops the server on purpose). Shared by the browser tests.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function withPage(url, viewport, body) {
+export async function withPage(url, viewport, body, offline = false) {
   const profile = mkdtempSync(join(tmpdir(), 'couture-chromium-'));  // a fresh --user-data-dir each run
   const problems = [];
   let context;
@@ -24,7 +24,8 @@ export async function withPage(url, viewport, body) {
     page.setDefaultTimeout(60000);
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+      const refused = message.text().startsWith('Failed to load resource: net::');
+      if (message.type() === 'error' && !(offline && refused)) problems.push(`console error: ${message.text()}`);
     });
     await page.goto(url);
     const result = await body(page);
