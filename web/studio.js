@@ -332,7 +332,8 @@ function card(job, r) {
 // One job in the list: open it, mark it (when the server keeps a gallery), delete it.
 function historyItem(job) {
   const when = job.created
-    ? new Date(job.created * 1000).toLocaleString('ko-KR', { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+    ? new Date(job.created * 1000).toLocaleString('ko-KR',
+      { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' })
     : new Date().toLocaleTimeString('ko-KR', { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   const open = el('button', { type: 'button', className: 'open', title: job.prompt },
     el('img', { src: job.results.length ? job.results[0].url : '', alt: '' }),
@@ -377,7 +378,8 @@ function historyItem(job) {
 async function send(url, method, body) {
   try {
     const init = { method };
-    if (body !== undefined) Object.assign(init, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (body !== undefined)
+      Object.assign(init, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const response = await fetch(url, init);
     const data = await response.json();
     if (response.ok) return data;
@@ -414,8 +416,8 @@ async function loadGallery(more) {
   const items = data.items.map(historyItem);
   if (more) $('history').append(...items);
   else $('history').replaceChildren(...items);
-  if (state.current)
-    document.querySelectorAll('.history li').forEach((li) => li.classList.toggle('current', li.dataset.id === state.current.id));
+  const current = state.current && state.current.id;
+  document.querySelectorAll('.history li').forEach((li) => li.classList.toggle('current', li.dataset.id === current));
 }
 
 async function showModel() {

@@ -261,7 +261,8 @@ void StudioServer::Impl::store(const std::string& id, const GenerateParams& para
   std::vector<std::string> pngs;
   for (size_t rank = 0; rank < results.size(); ++rank) {
     const auto& r = results[rank];
-    candidates.push_back({{"rank", rank}, {"index", r.index}, {"seed", r.seed}, {"score", r.score}, {"codes", r.codes}});
+    candidates.push_back(
+        {{"rank", rank}, {"index", r.index}, {"seed", r.seed}, {"score", r.score}, {"codes", r.codes}});
     pngs.push_back(r.png);
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -1,7 +1,8 @@
 // `couture train vqgan`: taming's VQGAN recipe (L1 + perceptual + hinge PatchGAN with the adaptive weight, Adam
 // betas 0.5/0.9) with codebook care: usage and perplexity logged, dead codes re-initialised from recent encoder
 // outputs, optional k-means initialisation. `--vqvae` drops the perceptual and GAN terms (the original team's
-// VQ-VAE baseline); `--decoder-of` fine-tunes the decoder of a finished tokenizer alone. Writes RUN/vqgan.safetensors (weights + config) at the end.
+// VQ-VAE baseline); `--decoder-of` fine-tunes the decoder of a finished tokenizer alone. Writes
+// RUN/vqgan.safetensors (weights + config) at the end.
 #pragma once
 #include <optional>
 #include <string>

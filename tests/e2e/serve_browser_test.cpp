@@ -61,7 +61,8 @@ TEST(PipelineBrowser, TheGallerySurvivesARestart) {
   options.data_dir = data.path();
   auto gallery = [&](const char* phase) {
     testing::TestServer server(testing::studio_generator_factory(), options);
-    auto run = testing::run_command("node " + (browser_dir / "gallery.mjs").string() + " " + server.url() + " " + phase);
+    auto run =
+        testing::run_command("node " + (browser_dir / "gallery.mjs").string() + " " + server.url() + " " + phase);
     std::printf("%s", run.output.c_str());
     return run;
   };
