@@ -2,8 +2,9 @@
 // opens the page served in-process and checks it against GET /v1/config (the pickers' sentences, the swatch colour,
 // the starting settings, the counter stopping at the prompt limit), types a prompt, presses Ctrl+Enter and waits for
 // four images; the screenshot is saved in the build folder (browser-studio.png). Then all candidates, the PNG link
-// and a variation. A second test runs tests/e2e/browser/gallery.mjs on two servers in turn over one data folder:
-// the gallery survives the restart. Skipped, saying what to install, without chromium, node or playwright-core.
+// and a variation. mobile.mjs does it on a 390 px screen by keyboard alone; gallery.mjs runs on two servers in turn
+// over one data folder (the gallery survives the restart); recovery.mjs follows a job while the server stops.
+// Skipped, saying what to install, without chromium, node or playwright-core.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -52,6 +53,20 @@ TEST(PipelineBrowser, StudioShowsFourImagesAfterCtrlEnter) {
   Image shot = read_image(screenshot);
   EXPECT_EQ(shot.width, 1280);
   EXPECT_GE(shot.height, 860);
+}
+
+TEST(PipelineBrowser, APhoneScreenAndTheKeyboardAlone) {
+  if (auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why;
+  testing::TestServer server(testing::studio_generator_factory());
+  const fs::path screenshot = fs::canonical("/proc/self/exe").parent_path() / "browser-studio-390.png";
+  fs::remove(screenshot);
+  auto run = testing::run_command("node " + (browser_dir / "mobile.mjs").string() + " " + server.url() + " " +
+                                  screenshot.string());
+  std::printf("%s", run.output.c_str());
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("fits 390 px before and after results"), std::string::npos);
+  Image shot = read_image(screenshot);
+  EXPECT_EQ(shot.width, 390);  // a full-page screenshot as wide as the screen: nothing sticks out sideways
 }
 
 TEST(PipelineBrowser, TheGallerySurvivesARestart) {
