@@ -15,6 +15,9 @@ COUTURE_COMMAND("train vqgan", "Train the VQGAN image tokenizer (taming's loss; 
   cmd.add_option("--perceptual-weight", o.perceptual_weight, "Weight of the perceptual term");
   cmd.add_option("--l2-weight", o.l2_weight, "Weight of a squared-error term beside L1 (0: L1 alone, as taming)")
       ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--colour-weight", o.colour_weight,
+                 "Weight of an L1 term in CIELAB beside L1 in RGB (0: none; docs/vqgan.md)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--disc-start", o.disc_start, "Step at which the GAN terms start (-1: a third of the steps)");
   cmd.add_option("--disc-weight", o.disc_weight, "Scale of the adaptive GAN weight");
   cmd.add_option("--codebook-weight", o.codebook_weight, "Weight of the codebook loss");

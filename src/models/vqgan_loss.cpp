@@ -69,6 +69,24 @@ at::Tensor adaptive_weight(const at::Tensor& nll_loss, const at::Tensor& g_loss,
   return w * disc_weight;
 }
 
+at::Tensor rgb_to_lab(const at::Tensor& rgb) {
+  COUTURE_CHECK(rgb.dim() == 4 && rgb.size(1) == 3, "rgb_to_lab: expected [B, 3, H, W], got ", rgb.sizes());
+  auto c = ((rgb.to(at::kFloat) + 1) / 2).clamp(0, 1);
+  // sRGB -> linear light (each branch kept finite so that where()'s gradient is)
+  auto linear = at::where(c <= 0.04045, c / 12.92, ((c.clamp_min(0.04045) + 0.055) / 1.055).pow(2.4));
+  auto r = linear.select(1, 0), g = linear.select(1, 1), b = linear.select(1, 2);
+  // -> XYZ, relative to the D65 white
+  auto x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047;
+  auto y = 0.2126729 * r + 0.7151522 * g + 0.0721750 * b;
+  auto z = (0.0193339 * r + 0.1191920 * g + 0.9503041 * b) / 1.08883;
+  constexpr double eps = 216.0 / 24389.0, kappa = 24389.0 / 27.0;
+  auto f = [&](const at::Tensor& t) {
+    return at::where(t > eps, t.clamp_min(eps).pow(1.0 / 3.0), (kappa * t + 16) / 116);
+  };
+  auto fx = f(x), fy = f(y), fz = f(z);
+  return at::stack({(116 * fy - 16) / 100, 5 * (fx - fy), 2 * (fy - fz)}, 1);
+}
+
 GeneratorLoss generator_loss(const VQLossConfig& c, const at::Tensor& codebook_loss, const at::Tensor& inputs,
                              const at::Tensor& reconstructions, int64_t step, const at::Tensor& last_layer,
                              NLayerDiscriminatorImpl& discriminator, const PerceptualDistance& perceptual) {
@@ -77,6 +95,11 @@ GeneratorLoss generator_loss(const VQLossConfig& c, const at::Tensor& codebook_l
   auto rec = diff.abs();
   out.l1 = rec.mean().item<double>();
   if (c.l2_weight > 0) rec = rec + c.l2_weight * diff.pow(2);
+  if (c.colour_weight > 0) {
+    auto lab = (rgb_to_lab(inputs) - rgb_to_lab(reconstructions)).abs();
+    out.colour = lab.mean().item<double>();
+    rec = rec + c.colour_weight * lab;
+  }
   if (c.perceptual_weight > 0 && perceptual) {
     auto p = perceptual(inputs, reconstructions);
     out.perceptual = p.mean().item<double>();

@@ -31,6 +31,10 @@ struct VQLossConfig {
   // pulls every pixel equally whatever its error, the square pulls hardest on the largest errors, a garment's wrong
   // hue among them (docs/vqgan.md).
   double l2_weight = 0.0;
+  // An L1 term in CIELAB beside the one in RGB (a Couture extension): CIELAB's distances follow what an eye sees
+  // (lightness apart from the two colour-opponent axes), so a hue or chroma shift, such as navy drawn as blue,
+  // costs what it looks like (docs/vqgan.md).
+  double colour_weight = 0.0;
   double disc_weight = 0.2;       // scales the adaptive weight
   double disc_factor = 1.0;       // the GAN terms' factor from disc_start on
   bool gan = true;                // false (VQ-VAE mode, with perceptual_weight 0): L1 + codebook only
@@ -64,7 +68,7 @@ using PerceptualDistance = std::function<at::Tensor(const at::Tensor&, const at:
 
 struct GeneratorLoss {
   at::Tensor loss;  // nll + d_weight * disc_factor * g_loss + codebook_weight * codebook_loss
-  double l1 = 0, perceptual = 0, nll = 0, g_loss = 0, d_weight = 0, disc_factor = 0, codebook = 0;
+  double l1 = 0, perceptual = 0, nll = 0, g_loss = 0, d_weight = 0, disc_factor = 0, codebook = 0, colour = 0;
 };
 // The autoencoder's step. Before disc_start (or with gan off) the discriminator is not run, which gives the same
 // loss as taming's (its GAN term is multiplied by 0 there) at a lower cost. The discriminator's parameters get
@@ -72,6 +76,10 @@ struct GeneratorLoss {
 GeneratorLoss generator_loss(const VQLossConfig& config, const at::Tensor& codebook_loss, const at::Tensor& inputs,
                              const at::Tensor& reconstructions, int64_t step, const at::Tensor& last_layer,
                              NLayerDiscriminatorImpl& discriminator, const PerceptualDistance& perceptual);
+
+// sRGB images in [-1, 1] ([B, 3, H, W]) -> CIELAB under D65, each channel divided by 100 (L in 0..1, a and b about
+// -1..1). Differentiable everywhere, black included.
+at::Tensor rgb_to_lab(const at::Tensor& rgb);
 
 struct DiscriminatorLoss {
   at::Tensor loss;  // disc_factor * hinge_d_loss; an undefined tensor before disc_start (nothing to train)

@@ -49,6 +49,7 @@ void train_vqgan(const VQGanTrainOptions& o) {
   loss_config.gan = !o.vqvae;
   loss_config.perceptual_weight = o.vqvae ? 0.0 : o.perceptual_weight;
   loss_config.l2_weight = o.l2_weight;
+  loss_config.colour_weight = o.colour_weight;
   loss_config.disc_start = o.disc_start >= 0 ? o.disc_start : s.steps / 3;
   loss_config.disc_weight = o.disc_weight;
   loss_config.codebook_weight = o.codebook_weight;
@@ -76,6 +77,8 @@ void train_vqgan(const VQGanTrainOptions& o) {
                                {"disc_weight", o.disc_weight},     {"codebook_weight", o.codebook_weight},
                                {"perceptual_weight", loss_config.perceptual_weight},
                                {"l2_weight", loss_config.l2_weight}};
+  // Only when used, so that runs made before the option resume.
+  if (o.colour_weight > 0) model_json["colour_weight"] = o.colour_weight;
   if (o.decoder_of) model_json["decoder_of"] = fingerprint_hex(file_fingerprint(source));
   write_run_info(s, "train vqgan", model_json, dist.get());
   if (main_rank) log::info("train vqgan: perceptual loss: " + perceptual_name);
@@ -149,6 +152,7 @@ void train_vqgan(const VQGanTrainOptions& o) {
     apply_gradients(*model, opt_ae, 0, dist.get());
     Metrics m{{"loss", g.loss.item<double>()}, {"l1", g.l1},     {"perceptual", g.perceptual},
               {"codebook", g.codebook},        {"g_loss", g.g_loss}, {"d_weight", g.d_weight}};
+    if (o.colour_weight > 0) m["colour"] = g.colour;
     opt_d.zero_grad();  // the generator's GAN term reached the discriminator too
     auto d = discriminator_loss(loss_config, x, rec.detach(), step, *disc);
     if (d.loss.defined()) {

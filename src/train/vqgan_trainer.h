@@ -20,6 +20,7 @@ struct VQGanTrainOptions {
   std::optional<std::filesystem::path> lpips, features;
   double perceptual_weight = 1.0;
   double l2_weight = 0.0;  // squared error beside L1
+  double colour_weight = 0.0;  // L1 in CIELAB beside L1 in RGB
   int64_t disc_start = -1;  // -1: a third of the steps
   double disc_weight = 0.2;
   double codebook_weight = 1.0;

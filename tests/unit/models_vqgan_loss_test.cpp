@@ -1,5 +1,6 @@
 // The VQGAN loss pieces: taming's discriminator layout and initialisation, the hinge loss, the adaptive weight,
-// the generator loss before and after disc_start, LPIPS's key names and loading, Couture's features net.
+// the generator loss before and after disc_start, the CIELAB colour term, LPIPS's key names and loading, Couture's
+// features net.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -80,6 +81,40 @@ TEST(VQGanLoss, GeneratorLossBeforeAndAfterDiscStart) {
   EXPECT_GT(discriminator_loss(c, x, recon, 10, *d).loss.item<double>(), 0.0);
   c.gan = false;  // VQ-VAE mode
   EXPECT_EQ(generator_loss(c, codebook_loss, x, recon, 100, last, *d, {}).disc_factor, 0.0);
+}
+
+TEST(VQGanLoss, CielabOfKnownColoursAndItsGradient) {
+  // White, black, sRGB red and a navy, as the CIE formulas give them (L, a, b; divided by 100 here).
+  auto pixels = torch::tensor({1.0, -1.0, 1.0, 0.0 / 255 * 2 - 1,  // R of white, black, red, navy (0, 0, 128)
+                               1.0, -1.0, -1.0, -1.0,                // G
+                               1.0, -1.0, -1.0, 128.0 / 255 * 2 - 1})  // B
+                    .view({3, 4})
+                    .t()
+                    .reshape({4, 3, 1, 1})
+                    .requires_grad_();
+  auto lab = rgb_to_lab(pixels).squeeze(-1).squeeze(-1) * 100;
+  const double expected[4][3] = {{100, 0, 0}, {0, 0, 0}, {53.24, 80.09, 67.20}, {12.98, 47.50, -64.70}};
+  double worst = 0;
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 3; ++k) worst = std::max(worst, std::abs(lab[i][k].item<double>() - expected[i][k]));
+  std::printf("CIELAB max difference from the CIE values: %.4f\n", worst);
+  EXPECT_LT(worst, 0.05);
+  lab.sum().backward();  // black and the clamp's edges included
+  EXPECT_TRUE(torch::isfinite(pixels.grad()).all().item<bool>());
+
+  // The term in the generator loss: nothing for a perfect reconstruction, navy drawn as blue costs its CIELAB
+  // distance (|dL| 0.19, |da| 0.32, |db| 0.43 over 100), added to L1.
+  VQLossConfig c;
+  c.gan = false, c.perceptual_weight = 0, c.codebook_weight = 0, c.colour_weight = 1;
+  NLayerDiscriminator d(3, 8, 2);
+  auto last = torch::zeros({1});
+  auto navy = pixels.detach().slice(0, 3, 4).expand({1, 3, 4, 4}).contiguous();
+  auto blue = navy.clone();
+  blue.select(1, 2).fill_(1.0);  // (0, 0, 255)
+  EXPECT_NEAR(generator_loss(c, torch::tensor(0.0), navy, navy, 0, last, *d, {}).colour, 0.0, 1e-7);
+  auto shifted = generator_loss(c, torch::tensor(0.0), navy, blue, 0, last, *d, {});
+  EXPECT_NEAR(shifted.colour, (0.193 + 0.317 + 0.432) / 3, 0.01);
+  EXPECT_NEAR(shifted.loss.item<double>(), shifted.l1 + shifted.colour, 1e-5);
 }
 
 TEST(LPIPS, HasTamingsKeysAndLoadsThem) {
