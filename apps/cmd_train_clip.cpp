@@ -26,6 +26,8 @@ COUTURE_COMMAND("train clip", "Train the CLIP reranker (KoCLIP: EfficientNet ima
   cmd.add_option("--hard-negatives", o.hard_negatives,
                  "Captions per image that differ from its own in one attribute (category, colour or print), 0-8")
       ->check(CLI::Range(0, 8));
+  cmd.add_option("--init-from", o.init_from,
+                 "clip.safetensors to fine-tune (a run's or a bundle's) instead of starting from scratch");
   cmd.add_option("--attribute-weight", o.attribute_weight,
                  "Weight of an auxiliary loss: the image embedding predicts the labelled category, colour and print "
                  "(0: off)")

@@ -309,6 +309,12 @@ function card(job, r) {
   const meta = el('div', { className: 'meta' }, el('b', { textContent: `${r.rank + 1}위` }),
     el('span', { textContent: `점수 ${r.score.toFixed(3)}` }));
   const seed = el('div', { className: 'seed-line', textContent: `시드 ${r.seed} · 후보 #${r.index}` });
+  // Attribute reranking: how surely the reranker sees each asked attribute in this candidate.
+  const read = Object.entries(r.attributes || {}).map(([name, p]) => `${name} ${Math.round(p * 100)}%`);
+  if (read.length) {
+    seed.title = `재순위가 읽은 속성: ${read.join(' · ')}`;
+    seed.textContent += ` · ${read.join(' · ')}`;
+  }
   const download = el('a', { href: r.url, download: `couture-${job.id}-${r.rank}.png`, textContent: 'PNG 저장' });
   const vary = el('button', { type: 'button', textContent: '이걸로 변형' });
   vary.addEventListener('click', () => {

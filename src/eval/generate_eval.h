@@ -3,7 +3,8 @@
 // candidates each through a bundle's Generator (reranked by its KoCLIP) and lets the judge (eval/judge_trainer.h),
 // a classifier kept apart from the reranker, read each design's attributes. Figures:
 // - attribute accuracy (category, colour, print, all three at once) of the top-1, of the top-k (mean over the k
-//   kept) and of k random candidates (the reranker's gain), beside the judge's own accuracy on the real test
+//   kept) and of k random candidates (the reranker's gain), of the best of n (some candidate shows it: the most a
+//   reranker could pick), beside the judge's own accuracy on the real test
 //   images (the ceiling: a design can hardly be graded better than a photo) and on the evaluated captions' own
 //   images after the bundle's VQGAN (encoded and decoded: what the image tokenizer lets any design show);
 // - Fréchet distance on the judge's pooled features: all generated candidates vs the real test images, beside real
@@ -61,6 +62,8 @@ struct GenerateEvalCaption {  // one evaluated caption, for the figure and the r
 struct GenerateEvalResult {
   int64_t prompts = 0, n = 0, top = 0, real_test = 0, real_train = 0;
   AttributeHits ceiling, top1, topk, randomk;
+  AttributeHits any;        // some candidate of the n shows it (all three: one candidate shows all three): what a
+                            // perfect reranker would reach
   AttributeHits tokenized;  // the captions' own real images after the bundle's VQGAN (encode, decode)
   int64_t unknown_labels = 0;  // caption attributes the judge has no class for (counted as wrong)
   double fd_generated = 0, fd_train = 0;

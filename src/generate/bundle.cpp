@@ -1,5 +1,6 @@
 #include "generate/bundle.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <type_traits>
@@ -13,6 +14,7 @@
 #include "models/dalle.h"
 #include "models/vqgan.h"
 #include "nn/tensor_io.h"
+#include "text/kfashion_labels.h"
 #include "text/wordpiece.h"
 
 namespace couture {
@@ -115,6 +117,37 @@ nlohmann::ordered_json copy_model_into(const fs::path& from, const fs::path& out
   return {{"file", name}, {"bytes", fs::file_size(out / name)}, {"weights", "bf16"}};
 }
 
+// model.json "attribute_values": {attribute: [distinct non-empty values]} for known K-Fashion attributes.
+AttributeValues read_attribute_values(const fs::path& path, const nlohmann::ordered_json& j) {
+  const std::string where = path.string() + ": field 'attribute_values'";
+  COUTURE_CHECK_INPUT(j.is_object(), where, " must be an object of attribute -> [values]");
+  AttributeValues out;
+  for (const auto& [attribute, values] : j.items()) {
+    COUTURE_CHECK_INPUT(kfashion::is_known_attribute(attribute), where, ": '", attribute,
+                        "' is not a K-Fashion attribute");
+    COUTURE_CHECK_INPUT(values.is_array(), where, ".", attribute, " must be an array of values");
+    auto& list = out[attribute];
+    for (const auto& v : values) {
+      COUTURE_CHECK_INPUT(v.is_string() && !v.get<std::string>().empty(), where, ".", attribute,
+                          " must hold non-empty strings");
+      const auto value = v.get<std::string>();
+      COUTURE_CHECK_INPUT(std::find(list.begin(), list.end(), value) == list.end(), where, ".", attribute,
+                          ": '", value, "' is listed twice");
+      list.push_back(value);
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json attribute_values_json(const AttributeValues& values) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& attribute : reranked_attributes())  // the usual order first
+    if (auto it = values.find(attribute); it != values.end()) j[attribute] = it->second;
+  for (const auto& [attribute, list] : values)
+    if (!j.contains(attribute)) j[attribute] = list;
+  return j;
+}
+
 }  // namespace
 
 BundleManifest BundleManifest::load(const fs::path& dir) {
@@ -148,6 +181,7 @@ BundleManifest BundleManifest::load(const fs::path& dir) {
       throw InputError(path.string() + ": field 'defaults': " + e.what());
     }
   }
+  if (m.json.contains("attribute_values")) m.attribute_values = read_attribute_values(path, m.json["attribute_values"]);
   const auto started = std::chrono::steady_clock::now();
   const auto vqgan = SafetensorsFile::open(m.vqgan);
   check_model_file(path, m.json["vqgan"], "vqgan", vqgan, find_vqgan_config(vqgan, std::nullopt));
@@ -182,10 +216,39 @@ BundleManifest write_bundle(const BundleSources& s, const fs::path& out) {
     provenance["reranker"] = run_info(s.reranker);
   }
   m["defaults"] = s.defaults.to_json();
+  if (!s.attribute_values.empty()) m["attribute_values"] = attribute_values_json(s.attribute_values);
   provenance.update(s.extra_provenance);
   m["provenance"] = provenance;
   write_file_atomic(out / "model.json", m.dump(2) + "\n");
   return BundleManifest::load(out);
+}
+
+BundleManifest update_bundle(const fs::path& dir, const SamplingDefaults& defaults,
+                             const AttributeValues& attribute_values, const nlohmann::json& note) {
+  BundleManifest m = BundleManifest::load(dir);  // refuses a broken bundle before anything changes
+  nlohmann::ordered_json j = m.json;
+  nlohmann::ordered_json merged = m.defaults.to_json();
+  const nlohmann::json given = defaults.to_json();  // items() would dangle on a temporary
+  for (const auto& [key, value] : given.items()) merged[key] = value;
+  j["defaults"] = merged;
+  if (!attribute_values.empty()) {
+    // model.json keeps its field order: attribute_values right after defaults.
+    nlohmann::ordered_json reordered;
+    for (const auto& [key, value] : j.items()) {
+      if (key == "attribute_values") continue;
+      reordered[key] = value;
+      if (key == "defaults") reordered["attribute_values"] = attribute_values_json(attribute_values);
+    }
+    j = std::move(reordered);
+  }
+  if (!j.contains("provenance") || !j["provenance"].is_object()) j["provenance"] = nlohmann::ordered_json::object();
+  auto& updates = j["provenance"]["updates"];
+  if (!updates.is_array()) updates = nlohmann::ordered_json::array();
+  nlohmann::ordered_json entry = {{"updated", now_utc()}};
+  for (const auto& [key, value] : note.items()) entry[key] = value;
+  updates.push_back(entry);
+  write_file_atomic(dir / "model.json", j.dump(2) + "\n");
+  return BundleManifest::load(dir);
 }
 
 }  // namespace couture

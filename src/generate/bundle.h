@@ -6,6 +6,7 @@
 //    "dalle": {"file": "dalle.safetensors", "bytes": N, "config": {...}},
 //    "reranker": {"file": "clip.safetensors", "bytes": N, "config": {...}},
 //    "defaults": {"n": 16, "top": 4, ...},           (GenerateParams fields a request does not set)
+//    "attribute_values": {"카테고리": [...], "색상": [...], "프린트": [...]},  (what the models learnt; optional)
 //    "provenance": {"vqgan": run.json, "dalle": ..., "reranker": ..., "created": ...}}
 // docs/formats.md describes it.
 #pragma once
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "generate/attribute_rerank.h"
 #include "generate/generate_params.h"
 
 namespace couture {
@@ -30,6 +32,9 @@ struct BundleManifest {
   nlohmann::ordered_json json;                          // the whole model.json
 
   SamplingDefaults defaults;  // model.json "defaults" (none set when absent), checked by load
+  // model.json "attribute_values" (empty when absent): the values of each attribute the training data held, which
+  // attribute reranking chooses among and the studio's pickers offer.
+  AttributeValues attribute_values;
   double check_seconds = 0;   // what load spent checking the model files whole
 
   // Reads DIR/model.json and checks the bundle whole before anything serves from it: format, version, field types,
@@ -44,6 +49,7 @@ struct BundleSources {
   std::filesystem::path vocab, vqgan, dalle, reranker;
   std::string name = "default";
   SamplingDefaults defaults;
+  AttributeValues attribute_values;  // written when not empty
   bool bf16_weights = false;  // store the models' matrices and kernels as BF16 (vectors stay F32): half the bytes
   nlohmann::json extra_provenance = nlohmann::json::object();  // e.g. the dataset and commands of a script
 };
@@ -51,5 +57,11 @@ struct BundleSources {
 // Copies the model files into `out` (atomically, each file), writes model.json last, and checks the result loads.
 // A run folder X stands for X/<model>.safetensors; its run.json goes into the provenance.
 BundleManifest write_bundle(const BundleSources& sources, const std::filesystem::path& out);
+
+// Changes an existing bundle's model.json only (its weights stay as they are): `defaults` are merged into the
+// recorded ones, `attribute_values` replace them when not empty, and the change is noted in the provenance. The
+// file is replaced atomically and the bundle checked whole again.
+BundleManifest update_bundle(const std::filesystem::path& dir, const SamplingDefaults& defaults,
+                             const AttributeValues& attribute_values, const nlohmann::json& note);
 
 }  // namespace couture

@@ -9,10 +9,17 @@
 
 namespace couture {
 
+nlohmann::ordered_json attributes_json(const Candidate& candidate) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [attribute, p] : candidate.attributes) j[attribute] = p;
+  return j;
+}
+
 std::string candidate_parameters(const GenerateParams& params, const Candidate& c, size_t rank,
                                  const std::string& model_name) {
   nlohmann::ordered_json parameters = {{"prompt", params.prompt}, {"seed", c.seed},   {"index", c.index},
                                        {"rank", rank},            {"score", c.score}, {"settings", params.settings_json()}};
+  if (!c.attributes.empty()) parameters["attributes"] = attributes_json(c);
   if (!model_name.empty()) parameters["model"] = model_name;
   return parameters.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -58,10 +65,14 @@ nlohmann::ordered_json write_result_folder(const GenerateParams& params, const G
     std::snprintf(name, sizeof name, "rank-%02zu.png", rank + 1);
     write_png(dir / name, c.image, candidate_parameters(params, c, rank, model_name));
     top.push_back({{"file", (dir / name).string()}, {"index", c.index}, {"seed", c.seed}, {"score", c.score}});
+    if (!c.attributes.empty()) top.back()["attributes"] = attributes_json(c);
   }
   write_png(dir / "contact.png", contact_sheet(result.candidates, params.top));
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
-  for (const auto& c : result.candidates) all.push_back({{"index", c.index}, {"seed", c.seed}, {"score", c.score}});
+  for (const auto& c : result.candidates) {
+    all.push_back({{"index", c.index}, {"seed", c.seed}, {"score", c.score}});
+    if (!c.attributes.empty()) all.back()["attributes"] = attributes_json(c);
+  }
   nlohmann::ordered_json summary = {{"prompt", params.prompt},  {"model", model_name},
                                     {"n", params.n},            {"seed", params.seed},
                                     {"top", top},               {"contact_sheet", (dir / "contact.png").string()},

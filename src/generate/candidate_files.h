@@ -11,6 +11,9 @@
 
 namespace couture {
 
+// What attribute reranking read in a candidate: {"색상": p, ...}, p(asked value | image); {} when it was off.
+nlohmann::ordered_json attributes_json(const Candidate& candidate);
+
 // The PNG `parameters` text of one candidate: prompt, seed, index, rank (0 = best), score, settings, model.
 std::string candidate_parameters(const GenerateParams& params, const Candidate& candidate, size_t rank,
                                  const std::string& model_name);

@@ -84,6 +84,9 @@ void GenerateParams::validate() const {
   check_range(top_p, std::isfinite(top_p) && top_p > 0 && top_p <= 1, "top_p", "above 0 and at most 1");
   check_range(cond_scale, std::isfinite(cond_scale) && cond_scale >= 0 && cond_scale <= kMaxCondScale, "cond_scale",
               "0.." + shown(json(kMaxCondScale)));
+  check_range(attribute_weight,
+              std::isfinite(attribute_weight) && attribute_weight >= 0 && attribute_weight <= kMaxAttributeWeight,
+              "attribute_weight", "0.." + shown(json(kMaxAttributeWeight)));
   if (init_codes.size() > kMaxInitCodes)
     throw FieldError("init_codes", "init_codes has " + std::to_string(init_codes.size()) + " codes; at most " +
                                        std::to_string(kMaxInitCodes) + " are allowed");
@@ -96,7 +99,7 @@ void GenerateParams::validate() const {
 
 json GenerateParams::settings_json() const {
   json j = {{"n", n},         {"top", top},     {"seed", seed},           {"temperature", temperature},
-            {"top_k", top_k}, {"top_p", top_p}, {"cond_scale", cond_scale}};
+            {"top_k", top_k}, {"top_p", top_p}, {"cond_scale", cond_scale}, {"attribute_weight", attribute_weight}};
   if (!init_codes.empty()) {
     j["init_codes_given"] = init_codes.size();
     j["num_init_codes"] = num_init_codes;
@@ -135,6 +138,8 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
       p.top_p = get_number(value, key);
     } else if (key == "cond_scale") {
       p.cond_scale = get_number(value, key);
+    } else if (key == "attribute_weight") {
+      p.attribute_weight = get_number(value, key);
     } else if (key == "init_codes") {
       if (!value.is_array()) throw FieldError(key, "init_codes must be an array of integers, got " + shown(value));
       if (value.size() > kMaxInitCodes)
@@ -149,7 +154,7 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
       std::string name = shown(json(key));
       throw FieldError(name.substr(1, name.size() - 2),
                        "unknown field " + name + "; the fields are prompt, n, top, seed, temperature, top_k, "
-                       "top_p, cond_scale, init_codes, num_init_codes");
+                       "top_p, cond_scale, attribute_weight, init_codes, num_init_codes");
     }
   }
   if (validate) p.validate();
@@ -158,7 +163,7 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
 
 namespace {
 
-// The six fields of SamplingDefaults, by name, once.
+// The seven fields of SamplingDefaults, by name, once.
 template <class F>
 void for_each_default(SamplingDefaults& d, GenerateParams& p, F&& f) {
   f("n", d.n, p.n);
@@ -167,6 +172,7 @@ void for_each_default(SamplingDefaults& d, GenerateParams& p, F&& f) {
   f("temperature", d.temperature, p.temperature);
   f("top_p", d.top_p, p.top_p);
   f("cond_scale", d.cond_scale, p.cond_scale);
+  f("attribute_weight", d.attribute_weight, p.attribute_weight);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ constexpr int kMaxCandidates = 64;
 constexpr double kMaxTemperature = 10.0;
 constexpr int kMaxTopK = 1 << 20;
 constexpr double kMaxCondScale = 50.0;
+constexpr double kMaxAttributeWeight = 10.0;
 constexpr size_t kMaxInitCodes = 4096;  // a 64x64 code grid; the generator checks the bundle's own size
 
 // An InputError about one request field: the server answers {"error": what(), "field": field()}.
@@ -44,6 +45,9 @@ struct GenerateParams {
   int top_k = 0;            // 0: off
   double top_p = 1.0;       // 1: off
   double cond_scale = 1.0;  // classifier-free guidance; 1: off
+  // Attribute-aware reranking (generate/attribute_rerank.h): score = similarity + attribute_weight * the sum of
+  // log p(asked value) over the category, colour and print the prompt names. 0: off (similarity alone).
+  double attribute_weight = 0.0;
   std::vector<int64_t> init_codes;  // codes of a design to vary ("variations of this one"); empty: none
   int num_init_codes = 0;           // how many of them are kept (0 with init_codes: the original's 43.75%)
 
@@ -61,9 +65,9 @@ struct GenerateParams {
 // scale its training run found best). Each is set or not.
 struct SamplingDefaults {
   std::optional<int> n, top, top_k;
-  std::optional<double> temperature, top_p, cond_scale;
+  std::optional<double> temperature, top_p, cond_scale, attribute_weight;
 
-  // A JSON object of those six fields; another field, a wrong type or an out-of-range value is a FieldError
+  // A JSON object of those seven fields; another field, a wrong type or an out-of-range value is a FieldError
   // naming it.
   static SamplingDefaults from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;  // the fields set

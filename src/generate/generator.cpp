@@ -11,6 +11,7 @@
 #include "models/dalle_sampling.h"
 #include "models/vqgan.h"
 #include "nn/tensor_io.h"
+#include "generate/attribute_rerank.h"
 #include "generate/bundle.h"
 #include "generate/rerank.h"
 #include "text/wordpiece.h"
@@ -100,8 +101,15 @@ class BundleGenerator : public Generator {
 
     t0 = std::chrono::steady_clock::now();
     std::vector<double> scores(size_t(params.n), 0.0);
+    AttributeRerank attributes;
     if (scorer_) {
-      const at::Tensor s = scorer_->score(params.prompt, images).to(torch::kDouble).contiguous();
+      const at::Tensor embeddings = scorer_->encode_images(images);
+      at::Tensor s = scorer_->similarity(scorer_->encode_texts({params.prompt}), embeddings)[0].to(torch::kDouble);
+      if (params.attribute_weight > 0 && !manifest_.attribute_values.empty()) {
+        attributes = attribute_rerank(*scorer_, parse_prompt(params.prompt), manifest_.attribute_values, embeddings);
+        s = s + params.attribute_weight * attributes.log_probability;
+      }
+      s = s.contiguous();
       scores.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
     }
     if (progress) progress("rerank", 1, 1);
@@ -113,6 +121,8 @@ class BundleGenerator : public Generator {
       c.index = int(i);
       c.seed = params.seed + uint64_t(i);
       c.score = scores[size_t(i)];
+      for (const auto& reading : attributes.readings)
+        c.attributes.emplace_back(reading.attribute, reading.probability[i].item<double>());
       c.image = image_from_tensor(images[i]);
       const at::Tensor row = codes[i].contiguous();
       c.codes.assign(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
@@ -153,6 +163,7 @@ class BundleGenerator : public Generator {
             {"text_seq_len", dc.text_seq_len},
             {"vocab_size", tokenizer_->vocab_size()},
             {"reranker", scorer_.has_value()},
+            {"attribute_values", manifest_.json.value("attribute_values", nlohmann::ordered_json::object())},
             {"bf16", bf16_},
             {"defaults", defaults_},
             {"load_check_seconds", manifest_.check_seconds},

@@ -15,7 +15,10 @@ namespace couture {
 struct Candidate {
   int index = 0;            // position in the sampled batch (its seed is seed + index)
   uint64_t seed = 0;
-  double score = 0;         // reranker similarity (higher is better)
+  double score = 0;         // what ranks it (higher is better): the reranker's similarity, plus attribute_weight
+                            // times the sum of log attributes[i].second when attribute reranking is on
+  // p(asked value | this image) per attribute the prompt named, by the reranker (attribute reranking only)
+  std::vector<std::pair<std::string, double>> attributes;
   Image image;
   std::vector<int64_t> codes;  // its image codes, for variations
 };

@@ -99,6 +99,11 @@ at::Tensor ClipScorer::similarity(const at::Tensor& text_embeddings, const at::T
   return impl().similarity(text_embeddings.to(at::kFloat), image_embeddings.to(at::kFloat));
 }
 
+at::Tensor ClipScorer::logits(const at::Tensor& text_embeddings, const at::Tensor& image_embeddings) const {
+  torch::NoGradGuard no_grad;
+  return impl().logits(text_embeddings.to(at::kFloat), image_embeddings.to(at::kFloat)).to(at::kFloat);
+}
+
 at::Tensor ClipScorer::score(const std::string& caption, const at::Tensor& images) const {
   return similarity(encode_texts({caption}), encode_images(images))[0];
 }

@@ -43,6 +43,8 @@ class ClipScorer {
   at::Tensor score(const std::string& caption, const std::vector<Image>& images) const;
   // [Nt,P] x [Ni,P] -> [Nt,Ni] scores.
   at::Tensor similarity(const at::Tensor& text_embeddings, const at::Tensor& image_embeddings) const;
+  // What the model was trained to softmax: the similarity times its learnt scale (the original's logit for kodalle).
+  at::Tensor logits(const at::Tensor& text_embeddings, const at::Tensor& image_embeddings) const;
 
   const ClipConfig& config() const { return model_->config(); }
   const WordPieceTokenizer& tokenizer() const { return *tokenizer_; }

@@ -123,7 +123,7 @@ JobSnapshot JobQueue::snapshot_locked(const Job& job) const {
   s.progress = job.progress;
   s.error = job.error;
   s.error_is_input = job.error_is_input;
-  for (const auto& r : job.results) s.results.push_back({r.index, r.seed, r.score, {}, {}});
+  for (const auto& r : job.results) s.results.push_back({r.index, r.seed, r.score, {}, r.attributes, {}});
   s.timings = job.timings;
   auto now = Clock::now();
   bool ran = job.started != Clock::time_point{};
@@ -346,7 +346,7 @@ void JobQueue::run(const std::shared_ptr<Job>& job) {
     for (size_t rank = 0; rank < result.candidates.size() && !job->cancel; ++rank) {
       const Candidate& c = result.candidates[rank];
       const std::string text = candidate_parameters(job->params, c, rank, model_name);
-      results.push_back({c.index, c.seed, c.score, c.codes, encode_png(c.image, text)});
+      results.push_back({c.index, c.seed, c.score, c.codes, attributes_json(c), encode_png(c.image, text)});
     }
     DoneListener listener;
     {

@@ -45,6 +45,7 @@ struct JobResult {   // one candidate of a finished job, in rank order
   uint64_t seed = 0;
   double score = 0;
   std::vector<int64_t> codes;
+  nlohmann::ordered_json attributes;  // attribute reranking's p(asked value) per attribute; {} when off
   std::string png;   // with a `parameters` chunk: prompt, seed, index, score, settings
 };
 

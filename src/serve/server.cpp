@@ -248,6 +248,7 @@ json StudioServer::Impl::job_json(const JobSnapshot& job) const {
                          {"seed", r.seed},
                          {"score", r.score},
                          {"url", base + "/images/" + std::to_string(rank) + ".png"}});
+      if (!r.attributes.empty()) results.back()["attributes"] = r.attributes;
     }
     j["results"] = results;
     j["timings"] = job.timings;
@@ -263,6 +264,7 @@ void StudioServer::Impl::store(const std::string& id, const GenerateParams& para
     const auto& r = results[rank];
     candidates.push_back(
         {{"rank", rank}, {"index", r.index}, {"seed", r.seed}, {"score", r.score}, {"codes", r.codes}});
+    if (!r.attributes.empty()) candidates.back()["attributes"] = r.attributes;
     pngs.push_back(r.png);
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -281,12 +283,14 @@ json StudioServer::Impl::saved_job_json(const json& record) const {
   const std::string id = record.value("id", "");
   const std::string base = "/v1/jobs/" + id;
   json results = json::array();
-  for (const auto& r : record.value("results", json::array()))
+  for (const auto& r : record.value("results", json::array())) {
     results.push_back({{"rank", r.value("rank", 0)},
                        {"index", r.value("index", 0)},
                        {"seed", r.value("seed", uint64_t(0))},
                        {"score", r.value("score", 0.0)},
                        {"url", base + "/images/" + std::to_string(r.value("rank", 0)) + ".png"}});
+    if (r.contains("attributes")) results.back()["attributes"] = r["attributes"];
+  }
   return {{"id", id},
           {"status", "done"},
           {"url", base},

@@ -10,7 +10,9 @@
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "data/training_captions.h"
+#include "io/safetensors.h"
 #include "models/clip.h"
+#include "nn/tensor_io.h"
 #include "train/attribute_labels.h"
 #include "text/wordpiece.h"
 #include "train/sharding.h"
@@ -129,6 +131,7 @@ void train_clip(const ClipTrainOptions& options) {
                                {"grad_clip", o.grad_clip},         {"val_records", o.val_records},
                                {"caption", o.caption},             {"hard_negatives", o.hard_negatives}};
   if (o.attribute_weight > 0) model_json["attribute_weight"] = o.attribute_weight;
+  if (!o.init_from.empty()) model_json["init_from"] = o.init_from.string();
   write_run_info(s, "train clip", model_json, dist.get());
 
   const auto values = o.hard_negatives > 0 ? attribute_values(train) : std::map<std::string, std::vector<std::string>>{};
@@ -143,6 +146,14 @@ void train_clip(const ClipTrainOptions& options) {
   torch::manual_seed(s.seed);
   Clip model(config);
   model->reset_parameters(at::detail::createCPUGenerator(s.seed + 29));
+  if (!o.init_from.empty()) {
+    const auto file = SafetensorsFile::open(o.init_from);
+    const ClipConfig from = clip_config_from(file);
+    COUTURE_CHECK_INPUT(nlohmann::json(from.to_json()) == nlohmann::json(config.to_json()), "train clip: --init-from '",
+                        o.init_from.string(), "' was trained with another config or vocabulary than --preset ",
+                        o.preset, " with ", o.vocab.string());
+    load_state_dict(*model, file, o.init_from.string());
+  }
   model->to(device);
   // Augmentation and stochastic depth draw from the global CPU generator, which checkpoints save and restore.
   at::Generator generator = at::detail::getDefaultCPUGenerator();

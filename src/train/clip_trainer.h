@@ -30,6 +30,10 @@ struct ClipTrainOptions {
   // and print through linear heads (training only: checkpointed, never in clip.safetensors). Contrast alone lets
   // the image tower tell captions apart by colour and print and never learn the garment's shape.
   double attribute_weight = 0;
+  // A clip.safetensors (a run's, or a bundle's) to start from instead of a fresh initialisation: fine-tuning, e.g.
+  // on images through the bundle's VQGAN (`couture vqgan recon --dataset`). Its config must be the preset's with
+  // this vocabulary. A resumed run continues from its checkpoint instead.
+  std::filesystem::path init_from;
 };
 
 // The defaults of a preset: steps, batch, lr, warm-up (docs/clip.md says why).

@@ -1,13 +1,17 @@
 // `couture generate` end to end on a tiny random bundle: the files a designer gets, what their PNG text says, rank
 // order, reproducibility (same seed -> same images; candidate i is seed + i whatever N is), prompt files, and the
-// one-line errors for bad options and bad bundles.
+// one-line errors for bad options and bad bundles; attribute reranking (`couture bundle --update` setting its
+// weight, each candidate's score the similarity plus the weight times its attributes' log-probabilities).
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "generate/bundle.h"
 #include "io/image.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -145,6 +149,50 @@ TEST_F(GenerateTest, VariationsKeepTheFirstCodesOfTheInitImage) {
   ASSERT_EQ(r.status, 0) << r.output;
   const auto p = nlohmann::json::parse(*couture::read_png_text(out / "rank-01.png"));
   EXPECT_EQ(p["settings"]["num_init_codes"], 32);
+}
+
+TEST_F(GenerateTest, AttributeRerankingAddsTheAskedAttributesLogProbabilities) {
+  const fs::path bundle = dir_->path() / "attributes";
+  fs::copy(bundle_, bundle);
+  couture::update_bundle(bundle, {}, {{"색상", {"레드", "블루", "그린"}}, {"카테고리", {"티셔츠", "드레스"}}}, {});
+  auto r = run_command(std::string(COUTURE_BINARY) + " bundle --update " + bundle.string() +
+                       " --defaults '{\"attribute_weight\": 3}'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(last_json_line(r.output)["defaults"]["attribute_weight"], 3.0);
+
+  const std::string args = std::string("\"") + kPrompt + "\" -n 6 --top 3 --seed 5";
+  r = run_command(generate(bundle, dir_->path() / "plain", args + " --attribute-weight 0"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_command(generate(bundle, dir_->path() / "weighted", args));  // the bundle's default weight, 3
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto plain = nlohmann::json::parse(couture::read_file(dir_->path() / "plain/result.json"));
+  const auto weighted = nlohmann::json::parse(couture::read_file(dir_->path() / "weighted/result.json"));
+  EXPECT_EQ(weighted["settings"]["attribute_weight"], 3.0);
+  std::map<int, double> similarity;
+  for (const auto& c : plain["candidates"]) {
+    EXPECT_FALSE(c.contains("attributes")) << "weight 0 reads no attributes";
+    similarity[c["index"].get<int>()] = c["score"].get<double>();
+  }
+  ASSERT_EQ(weighted["candidates"].size(), 6u);
+  double previous = 1e300;
+  for (const auto& c : weighted["candidates"]) {
+    ASSERT_TRUE(c.contains("attributes")) << c.dump();
+    const auto& a = c["attributes"];
+    ASSERT_EQ(a.size(), 2u) << a.dump() << ": category and colour (the prompt asks no print)";
+    const double log_p = std::log(a["카테고리"].get<double>()) + std::log(a["색상"].get<double>());
+    const double expected = similarity.at(c["index"].get<int>()) + 3 * log_p;
+    EXPECT_NEAR(c["score"].get<double>(), expected, 1e-4) << c.dump();
+    EXPECT_LE(c["score"].get<double>(), previous) << "best first";
+    previous = c["score"].get<double>();
+  }
+  // The kept PNGs say how they were chosen.
+  const auto text = couture::read_png_text(dir_->path() / "weighted/rank-01.png");
+  ASSERT_TRUE(text.has_value());
+  EXPECT_TRUE(nlohmann::json::parse(*text).contains("attributes"));
+
+  r = run_command(generate(bundle, dir_->path() / "bad-weight", args + " --attribute-weight -1"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("attribute_weight must be 0..10"), std::string::npos) << r.output;
 }
 
 TEST_F(GenerateTest, BadOptionsAndBundlesGiveOneClearLine) {

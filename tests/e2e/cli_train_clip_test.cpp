@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/safetensors.h"
+#include "nn/tensor_io.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
 
@@ -152,6 +154,24 @@ TEST(TrainClip, AttributeHeadsTrainResumeAndStayOutOfTheModel) {
   EXPECT_EQ(status, 0);
   EXPECT_EQ(head_lines, "") << "the heads leaked into the model file";
   EXPECT_EQ(fs::file_size(dir / "with/clip.safetensors"), fs::file_size(dir / "without/clip.safetensors"));
+
+  // --init-from: a new run starts from a trained model's weights (at a learning rate too small to move them, they
+  // are still the source's), and a model of another configuration is refused with one line.
+  auto tuned = run_command(train + (dir / "tuned").string() + " --steps 1 --lr 1e-12 --init-from " +
+                           (dir / "without/clip.safetensors").string());
+  ASSERT_EQ(tuned.status, 0) << tuned.output;
+  auto fresh = run_command(train + (dir / "fresh").string() + " --steps 1 --lr 1e-12 --seed 5");
+  ASSERT_EQ(fresh.status, 0) << fresh.output;
+  auto weight = [](const fs::path& file) {
+    return couture::load_tensor(couture::SafetensorsFile::open(file), "text_projection.projection.weight");
+  };
+  const auto source = weight(dir / "without/clip.safetensors");
+  EXPECT_LT((weight(dir / "tuned/clip.safetensors") - source).abs().max().item<double>(), 1e-6);
+  EXPECT_GT((weight(dir / "fresh/clip.safetensors") - source).abs().max().item<double>(), 1e-3);
+  auto other = run_command(train + (dir / "other").string() + " --loss kodalle --steps 1 --init-from " +
+                           (dir / "without/clip.safetensors").string());
+  EXPECT_EQ(other.status, 1);
+  EXPECT_NE(other.output.find("--init-from"), std::string::npos) << other.output;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "data/dataset.h"
 #include "io/safetensors.h"
 #include "support/run_command.h"
 #include "support/temp_dir.h"
@@ -78,6 +79,27 @@ TEST(TrainVqgan, PrepareFeaturesVqganAndResume) {
   auto both = run_command(decoder + (dir / "vqdec2").string() + " --config " + (dir / "tiny.json").string());
   EXPECT_EQ(both.status, 1);
   EXPECT_NE(both.output.find("--decoder-of or --config"), std::string::npos) << both.output;
+
+  // vqgan recon --dataset: the same records and captions, each image as the VQGAN gives it back (what a reranker
+  // sees at generation time).
+  auto recon = run_command(bin + " vqgan recon --vqgan " + (dir / "vq").string() + " --dataset " +
+                           (dir / "data").string() + " --limit 10 --out " + (dir / "recon").string());
+  ASSERT_EQ(recon.status, 0) << recon.output;
+  const auto original = couture::Dataset::open(dir / "data", "train");
+  const auto through = couture::Dataset::open(dir / "recon", "train");
+  ASSERT_EQ(through.size(), 10);
+  int64_t differing = 0;
+  for (int64_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(through.record(i).captions, original.record(i).captions) << i;
+    const auto a = original.image(i), b = through.image(i);
+    ASSERT_EQ(b.height * b.width * b.channels, a.height * a.width * a.channels);
+    differing += std::memcmp(a.data, b.data, size_t(a.height * a.width * a.channels)) != 0;
+  }
+  EXPECT_EQ(differing, 10) << "the images were copied, not reconstructed";
+  auto neither = run_command(bin + " vqgan recon --vqgan " + (dir / "vq").string() + " --out " +
+                             (dir / "recon2").string());
+  EXPECT_EQ(neither.status, 1);
+  EXPECT_NE(neither.output.find("give image files or --dataset"), std::string::npos) << neither.output;
 
   auto mismatch = run_command(bin + " train vqgan --dataset " + (dir / "data").string() + " --out " +
                               (dir / "vq2").string() + " --preset fmnist --steps 1");

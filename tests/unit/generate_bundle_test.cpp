@@ -133,6 +133,36 @@ TEST_F(BundleCheck, BadDefaultsNameModelJsonAndTheField) {
   EXPECT_NE(error.find("'seed' cannot be a default"), std::string::npos) << error;
 }
 
+// model.json "attribute_values" (what attribute reranking chooses among): a bad one is refused naming the field;
+// update_bundle changes model.json alone (weights byte for byte the same), merges defaults and notes the change.
+TEST_F(BundleCheck, AttributeValuesAreCheckedAndUpdateChangesModelJsonAlone) {
+  const fs::path dir = copy("values");
+  auto j = manifest(dir);
+  for (const auto& bad : {nlohmann::json::array(), nlohmann::json{{"무게", {"1"}}}, nlohmann::json{{"색상", "레드"}},
+                          nlohmann::json{{"색상", {"레드", "레드"}}}, nlohmann::json{{"색상", {""}}}}) {
+    j["attribute_values"] = bad;
+    write_manifest(dir, j);
+    const std::string error = error_loading(dir);
+    EXPECT_NE(error.find("model.json: field 'attribute_values'"), std::string::npos) << bad.dump() << ": " << error;
+  }
+  j.erase("attribute_values");
+  write_manifest(dir, j);
+
+  const std::string weights = read_file(dir / "dalle.safetensors");
+  const auto updated = update_bundle(dir, SamplingDefaults::from_json({{"attribute_weight", 2.0}}),
+                                     {{"색상", {"레드", "블루"}}, {"카테고리", {"티셔츠", "드레스"}}}, {{"why", "test"}});
+  EXPECT_EQ(updated.attribute_values.at("색상"), (std::vector<std::string>{"레드", "블루"}));
+  EXPECT_EQ(updated.defaults.attribute_weight, 2.0);
+  EXPECT_EQ(read_file(dir / "dalle.safetensors"), weights);
+  const auto again = update_bundle(dir, SamplingDefaults::from_json({{"top_k", 8}}), {}, {});
+  EXPECT_EQ(again.defaults.attribute_weight, 2.0) << "an update keeps the defaults it does not name";
+  EXPECT_EQ(again.defaults.top_k, 8);
+  EXPECT_EQ(again.attribute_values.size(), 2u) << "an update without values keeps the recorded ones";
+  const auto notes = manifest(dir)["provenance"]["updates"];
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0]["why"], "test");
+}
+
 // couture bundle --bf16-weights: matrices and kernels stored as BF16, vectors F32, in fewer bytes; the bundle
 // passes the whole check and generates.
 TEST_F(BundleCheck, Bf16WeightsHalveTheFilesAndStillGenerate) {

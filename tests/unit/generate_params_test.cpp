@@ -29,7 +29,7 @@ TEST(GenerateParams, KeepsEverySettingAndRoundTrips) {
   json request = {{"prompt", "상의에서 색상은 레드이다."}, {"n", 8},          {"top", 2},
                   {"seed", 18446744073709551615ull},        {"temperature", 0.7}, {"top_k", 64},
                   {"top_p", 0.9},                          {"cond_scale", 3.0}, {"init_codes", {1, 2, 3, 4}},
-                  {"num_init_codes", 2}};
+                  {"num_init_codes", 2},                   {"attribute_weight", 1.5}};
   auto p = GenerateParams::from_json(request);
   EXPECT_EQ(p.prompt, "상의에서 색상은 레드이다.");
   EXPECT_EQ(p.n, 8);
@@ -39,12 +39,14 @@ TEST(GenerateParams, KeepsEverySettingAndRoundTrips) {
   EXPECT_EQ(p.top_k, 64);
   EXPECT_DOUBLE_EQ(p.top_p, 0.9);
   EXPECT_DOUBLE_EQ(p.cond_scale, 3.0);
+  EXPECT_DOUBLE_EQ(p.attribute_weight, 1.5);
   EXPECT_EQ(p.init_codes, (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(p.num_init_codes, 2);
   EXPECT_EQ(GenerateParams::from_json(p.to_json()).to_json(), p.to_json());
   auto settings = p.settings_json();
   EXPECT_FALSE(settings.contains("prompt"));
   EXPECT_EQ(settings["init_codes_given"], 4);
+  EXPECT_EQ(settings["attribute_weight"], 1.5);  // in every PNG and reply: how the kept ones were chosen
 }
 
 TEST(GenerateParams, DefaultsFillAbsentFields) {
@@ -94,7 +96,8 @@ TEST(GenerateParams, RefusesWrongTypesAndRangesNamingTheField) {
       {"seed", -1},        {"seed", 1.5},       {"seed", "7"},      {"seed", 1e30},
       {"temperature", 0},  {"temperature", -1}, {"temperature", 11}, {"temperature", "hot"},
       {"top_k", -1},       {"top_k", 1 << 21},  {"top_p", 0},       {"top_p", 1.5},
-      {"cond_scale", -1},  {"cond_scale", 1e9}, {"init_codes", "../x"}, {"init_codes", json::array({-3})},
+      {"cond_scale", -1},  {"cond_scale", 1e9}, {"attribute_weight", -0.5}, {"attribute_weight", 11},
+      {"attribute_weight", "high"},             {"init_codes", "../x"}, {"init_codes", json::array({-3})},
       {"init_codes", json::array({"1"})},       {"num_init_codes", 3},
   };
   for (const auto& c : cases) {

@@ -1,5 +1,6 @@
 // The reranker: best-first order (ties stable, NaN last), scores that equal the model's own similarity for every
-// input form (decoded images, uint8 HWC, float at another size), loading a run folder. The caption variants of
+// input form (decoded images, uint8 HWC, float at another size), loading a run folder; attribute reranking's
+// probabilities (a distribution over the bundle's values, only for attributes asked and known). The caption variants of
 // `eval clip` are in eval_clip_variants_test.cpp.
 #include <gtest/gtest.h>
 
@@ -7,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/image.h"
+#include "generate/attribute_rerank.h"
 #include "generate/rerank.h"
 #include "support/temp_dir.h"
 #include "text/wordpiece.h"
@@ -111,6 +113,39 @@ TEST(ClipScorer, RefusesAMismatchedVocabularyAndMissingFiles) {
     EXPECT_NE(std::string(e.what()).find("trained with 16 tokens"), std::string::npos) << e.what();
   }
   EXPECT_THROW(ClipScorer::load(dir / "none"), InputError);
+}
+
+// For each attribute asked whose value the bundle knows: p(value | image), a distribution over the known values
+// (asking each value in turn gives probabilities that sum to 1 per image); the total is the sum of their logs.
+TEST(AttributeRerank, ProbabilitiesOverTheKnownValuesForTheAttributesAsked) {
+  testing::TempDir dir;
+  Vocab vocab = small_vocab();
+  write_vocab_txt(dir / "run/vocab.txt", vocab);
+  save_clip(dir / "run/clip.safetensors", *tiny_model(int64_t(vocab.tokens.size())));
+  ClipScorer scorer = ClipScorer::load(dir / "run");
+  const at::Tensor embeddings = scorer.encode_images(coloured_images());
+  const AttributeValues known = {{"색상", {"레드", "블루", "그린"}}, {"카테고리", {"티셔츠", "드레스"}},
+                                 {"프린트", {"무지", "체크"}}};
+
+  at::Tensor sum = torch::zeros({4}, torch::kDouble);
+  for (const char* prompt : {"빨간 티셔츠", "파란 티셔츠", "초록 티셔츠"}) {
+    const auto r = attribute_rerank(scorer, parse_prompt(prompt), known, embeddings);
+    ASSERT_EQ(r.readings.size(), 2u) << prompt << ": category and colour, no print (not asked)";
+    EXPECT_EQ(r.readings[0].attribute, "카테고리");
+    EXPECT_EQ(r.readings[1].attribute, "색상");
+    const at::Tensor p = r.readings[1].probability;
+    EXPECT_TRUE((p > 0).all().item<bool>() && (p < 1).all().item<bool>()) << p;
+    sum += p;
+    EXPECT_TRUE(at::allclose(r.log_probability, r.readings[0].probability.log() + p.log()));
+  }
+  EXPECT_TRUE(at::allclose(sum, torch::ones({4}, torch::kDouble))) << sum;
+
+  // A value the bundle never learnt, or an attribute with one known value, asks nothing.
+  EXPECT_TRUE(attribute_rerank(scorer, parse_prompt("보라색 티셔츠"), {{"색상", {"레드", "블루"}}}, embeddings)
+                  .readings.empty());
+  const auto none = attribute_rerank(scorer, parse_prompt("빨간 티셔츠"), {{"색상", {"레드"}}}, embeddings);
+  EXPECT_TRUE(none.readings.empty());
+  EXPECT_TRUE(none.log_probability.eq(0).all().item<bool>());
 }
 
 }  // namespace
