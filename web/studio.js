@@ -25,6 +25,9 @@ let config = null;  // GET /v1/config
 const state = { job: null, source: null, poll: null, showAll: false, current: null, gallery: null, next: null };
 const pickers = {};
 
+// The advanced settings a request carries, each an <input> of that id.
+const SETTINGS = ['temperature', 'top_k', 'top_p', 'cond_scale', 'attribute_weight'];
+
 function buildSettings() {
   const { limits, defaults } = config;
   const counts = [];
@@ -34,10 +37,11 @@ function buildSettings() {
   const n = $('n');
   for (const count of counts.sort((a, b) => a - b)) n.append(el('option', { value: count, textContent: count }));
   n.value = defaults.n;
-  for (const name of ['temperature', 'top_k', 'top_p', 'cond_scale']) $(name).value = defaults[name];
+  for (const name of SETTINGS) $(name).value = defaults[name];
   $('temperature').max = limits.max_temperature;
   $('top_k').max = limits.max_top_k;
   $('cond_scale').max = limits.max_cond_scale;
+  $('attribute_weight').max = limits.max_attribute_weight;
 }
 
 function buildPickers() {
@@ -170,6 +174,7 @@ async function generate(variation) {
   const body = {
     prompt, n, top: Math.min(config.defaults.top, n), seed: number('seed'),
     temperature: number('temperature'), top_k: number('top_k'), top_p: number('top_p'), cond_scale: number('cond_scale'),
+    attribute_weight: number('attribute_weight'),
   };
   if (variation) body.variation_of = variation;
   showError('');
@@ -325,7 +330,7 @@ function card(job, r) {
   const reuse = el('button', { type: 'button', textContent: '이 시드 쓰기', title: '설명과 설정, 이 후보의 시드를 다시 씁니다' });
   reuse.addEventListener('click', () => {
     setPrompt(job.prompt);
-    for (const name of ['temperature', 'top_k', 'top_p', 'cond_scale'])
+    for (const name of SETTINGS)
       if (job.settings[name] !== undefined) $(name).value = job.settings[name];
     $('seed').value = String(r.seed);
     $('fresh-seed').checked = false;
@@ -435,6 +440,51 @@ async function showModel() {
   } catch { /* the page still works */ }
 }
 
+// The `parameters` text of a PNG Couture wrote (iTXt, UTF-8; tEXt too): {prompt, seed, settings, ...}, or null.
+function pngParameters(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const signature = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) return null;
+  const view = new DataView(buffer);
+  for (let at = 8; at + 12 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const body = bytes.subarray(at + 8, at + 8 + length);
+    at += 12 + length;
+    if (type !== 'tEXt' && type !== 'iTXt') continue;
+    const nul = body.indexOf(0);
+    if (nul < 0 || new TextDecoder('latin1').decode(body.subarray(0, nul)) !== 'parameters') continue;
+    let text = body.subarray(nul + 1);
+    if (type === 'iTXt') {  // compression flag and method, then language tag and translated keyword, each NUL-ended
+      if (text[0] !== 0) return null;
+      text = text.subarray(2);
+      for (let k = 0; k < 2; ++k) text = text.subarray(text.indexOf(0) + 1);
+    }
+    try {
+      return JSON.parse(new TextDecoder(type === 'iTXt' ? 'utf-8' : 'latin1').decode(text));
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+// A design's PNG back into the form: its prompt, settings and own seed (so generating makes it again, as candidate 0).
+async function loadPng(file) {
+  const p = file ? pngParameters(await file.arrayBuffer()) : null;
+  if (!p || typeof p.prompt !== 'string') return showError(`${file ? file.name : 'PNG'}: Couture가 만든 PNG가 아닙니다 (설정이 없습니다).`);
+  showError('');
+  setPrompt(p.prompt);
+  const settings = p.settings || {};
+  for (const name of SETTINGS) if (typeof settings[name] === 'number') $(name).value = settings[name];
+  if ([...$('n').options].some((o) => Number(o.value) === settings.n)) $('n').value = settings.n;
+  if (Number.isInteger(p.seed)) {
+    $('seed').value = String(p.seed);
+    $('fresh-seed').checked = false;
+  }
+  $('prompt').focus();
+}
+
 async function main() {
   try {
     const response = await fetch('/v1/config');
@@ -471,6 +521,14 @@ async function main() {
   });
   $('gallery-favourites').addEventListener('change', () => loadGallery());
   $('gallery-more').addEventListener('click', () => loadGallery(true));
+  $('load-png').addEventListener('change', (event) => loadPng(event.target.files[0]));
+  document.addEventListener('dragover', (event) => event.preventDefault());
+  document.addEventListener('drop', (event) => {
+    const file = [...(event.dataTransfer?.files || [])].find((f) => f.type === 'image/png' || f.name.endsWith('.png'));
+    if (!file) return;
+    event.preventDefault();
+    loadPng(file);
+  });
   showModel();
   loadGallery();
 }

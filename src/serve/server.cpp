@@ -117,6 +117,7 @@ struct StudioServer::Impl {
   std::unique_ptr<Gallery> gallery;  // before the queue, whose worker stores into it
   JobQueue queue;
   SamplingDefaults defaults;  // the bundle's, read once from the generator's description
+  AttributeValues attribute_values;  // likewise: what the bundle learnt, for the studio's pickers
   std::unique_ptr<http::Server> http;
   std::thread thread;
   int port = -1;
@@ -132,6 +133,11 @@ struct StudioServer::Impl {
         queue(std::move(generator), options.queue) {
     const json& model = queue.model();
     if (model.is_object() && model.contains("defaults")) defaults = SamplingDefaults::from_json(model["defaults"]);
+    if (model.is_object() && model.contains("attribute_values") && model["attribute_values"].is_object())
+      for (const auto& [attribute, values] : model["attribute_values"].items())
+        if (values.is_array())
+          for (const auto& v : values)
+            if (v.is_string()) attribute_values[attribute].push_back(v.get<std::string>());
     if (gallery)
       queue.set_done_listener([this](const std::string& id, const GenerateParams& params,
                                      const GenerateResult& result, const std::vector<JobResult>& results) {
@@ -530,10 +536,11 @@ void StudioServer::Impl::add_routes() {
                {"uptime_s", uptime()}});
   });
   // Fixed for the server's life: built once.
-  http->route("GET", "/v1/config", [config = studio_config(defaults, options.max_body_bytes)](const http::Request&,
-                                                                                    http::Response& res) {
-    send_json(res, 200, config);
-  });
+  http->route("GET", "/v1/config",
+              [config = studio_config(defaults, options.max_body_bytes, attribute_values)](const http::Request&,
+                                                                                          http::Response& res) {
+                send_json(res, 200, config);
+              });
 
   http->route("POST", "/v1/generate", [this](const http::Request& req, http::Response& res) { generate(req, res); });
   // What a prompt is read as (attributes, words not recognised), for the studio to show while the user types.

@@ -4,11 +4,14 @@
 #include <cstddef>
 #include <nlohmann/json.hpp>
 
+#include "generate/attribute_rerank.h"
 #include "generate/generate_params.h"
 
 namespace couture {
 
 nlohmann::json limits_json(size_t max_body_bytes);
-nlohmann::json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes);
+// `known`: the bundle's attribute values (model.json "attribute_values"); the colour, category and print pickers
+// offer those when the bundle says, Couture-FMNIST's vocabulary otherwise.
+nlohmann::json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes, const AttributeValues& known = {});
 
 }  // namespace couture

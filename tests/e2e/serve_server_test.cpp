@@ -216,7 +216,7 @@ TEST(PipelineServer, ConfigGivesLimitsDefaultsPaletteAndTheCaptionSentences) {
   EXPECT_EQ(parse(c.Get("/health"))["limits"], config["limits"]);
   // The studio starts from the bundle's sampling defaults, GenerateParams' own for the rest.
   EXPECT_EQ(config["defaults"], (json{{"n", 16}, {"top", 4}, {"temperature", 1.0}, {"top_k", 64}, {"top_p", 1.0},
-                                      {"cond_scale", 3.0}}));
+                                      {"cond_scale", 3.0}, {"attribute_weight", 0.0}}));
   // The colours as Couture-FMNIST paints them.
   ASSERT_EQ(config["palette"].size(), fmnist_palette().size());
   for (const auto& colour : fmnist_palette()) EXPECT_EQ(config["palette"][colour.name], hex_colour(colour));
@@ -260,6 +260,30 @@ TEST(PipelineServer, ConfigGivesLimitsDefaultsPaletteAndTheCaptionSentences) {
   EXPECT_EQ(picker["프린트"]["initial"], "스트라이프");
   EXPECT_EQ(picker["핏"]["values"], json(default_lexicon().values("핏")));
   EXPECT_EQ(std::count(picker["기장"]["values"].begin(), picker["기장"]["values"].end(), "노말"), 0);
+}
+
+// A bundle that says what it learnt (model.json "attribute_values") gets pickers of those values only: a designer is
+// never offered a colour the model never saw.
+TEST(PipelineServer, PickersOfferTheValuesTheBundleLearnt) {
+  struct BundleWithValues : testing::FakeGenerator {
+    json describe() const override {
+      json d = FakeGenerator::describe();
+      d["attribute_values"] = {{"카테고리", {"셔츠", "드레스", "팬츠"}}, {"색상", {"네이비", "블랙"}}, {"프린트", {"무지"}}};
+      return d;
+    }
+  };
+  TestServer server([] { return std::make_unique<BundleWithValues>(); });
+  auto c = client_for(server.port());
+  const json config = parse(c.Get("/v1/config"));
+  std::map<std::string, json> picker;
+  for (const json& p : config["pickers"]) picker[p["attribute"]] = p;
+  EXPECT_EQ(config["parts"], json::array({"상의", "원피스", "하의"}));
+  EXPECT_EQ(picker["카테고리"]["values_by_part"], (json{{"상의", {"셔츠"}}, {"원피스", {"드레스"}}, {"하의", {"팬츠"}}}));
+  EXPECT_EQ(picker["색상"]["values"], json::array({"네이비", "블랙"}));
+  EXPECT_EQ(picker["색상"]["initial"], "네이비") << "레드 is not offered, so the first value is";
+  EXPECT_EQ(picker["서브색상"]["values"], json::array({"네이비", "블랙"}));
+  EXPECT_EQ(picker["프린트"]["values"], json::array({"무지"}));
+  EXPECT_EQ(config["limits"]["max_attribute_weight"], kMaxAttributeWeight);
 }
 
 TEST(PipelineServer, StreamsProgressEventsUntilDone) {

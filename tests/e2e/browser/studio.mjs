@@ -69,7 +69,25 @@ try {
       await imagesLoaded(page, 4);
       const variation = await page.textContent('#result-meta');
       if (!variation.includes('변형')) throw new Error(`the variation's results say "${variation}"`);
-      return `4 images shown (${status}; ${meta}); all 16 on demand; a variation; screenshot ${out}`;
+
+      // A downloaded PNG read back: the first job's prompt, settings and the best candidate's own seed.
+      const job = await (await fetch(new URL(download.replace(/\/images\/0\.png$/, ''), url))).json();
+      const png = Buffer.from(await (await fetch(new URL(download, url))).arrayBuffer());
+      await page.fill('#prompt', '');
+      await page.$eval('#cond_scale', (input) => { input.value = '9'; });  // in the closed 고급 설정
+      await page.setInputFiles('#load-png', { name: 'design.png', mimeType: 'image/png', buffer: png });
+      await page.waitForFunction((p) => document.querySelector('#prompt').value === p, job.prompt);
+      const seed = await page.inputValue('#seed');
+      const condScale = await page.inputValue('#cond_scale');
+      if (seed !== String(job.results[0].seed) || Number(condScale) !== job.settings.cond_scale ||
+          await page.isChecked('#fresh-seed'))
+        throw new Error(`the PNG gave seed ${seed}, cond_scale ${condScale}; its job has ${job.results[0].seed}, ` +
+                        `${job.settings.cond_scale}`);
+      await page.setInputFiles('#load-png', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not a png') });
+      await page.waitForSelector('#error:not([hidden])');
+      const refused = await page.textContent('#error');
+      if (!refused.includes('notes.png')) throw new Error(`a file that is not a PNG says "${refused}"`);
+      return `4 images shown (${status}; ${meta}); all 16 on demand; a variation; a PNG read back; screenshot ${out}`;
   });
   console.log(`studio: ${said}`);
 } catch (error) {
