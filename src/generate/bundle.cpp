@@ -117,9 +117,18 @@ nlohmann::ordered_json copy_model_into(const fs::path& from, const fs::path& out
   return {{"file", name}, {"bytes", fs::file_size(out / name)}, {"weights", "bf16"}};
 }
 
-// model.json "attribute_values": {attribute: [distinct non-empty values]} for known K-Fashion attributes.
-AttributeValues read_attribute_values(const fs::path& path, const nlohmann::ordered_json& j) {
-  const std::string where = path.string() + ": field 'attribute_values'";
+nlohmann::ordered_json attribute_values_json(const AttributeValues& values) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& attribute : reranked_attributes())  // the usual order first
+    if (auto it = values.find(attribute); it != values.end()) j[attribute] = it->second;
+  for (const auto& [attribute, list] : values)
+    if (!j.contains(attribute)) j[attribute] = list;
+  return j;
+}
+
+}  // namespace
+
+AttributeValues read_attribute_values(const nlohmann::json& j, const std::string& where) {
   COUTURE_CHECK_INPUT(j.is_object(), where, " must be an object of attribute -> [values]");
   AttributeValues out;
   for (const auto& [attribute, values] : j.items()) {
@@ -138,17 +147,6 @@ AttributeValues read_attribute_values(const fs::path& path, const nlohmann::orde
   }
   return out;
 }
-
-nlohmann::ordered_json attribute_values_json(const AttributeValues& values) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& attribute : reranked_attributes())  // the usual order first
-    if (auto it = values.find(attribute); it != values.end()) j[attribute] = it->second;
-  for (const auto& [attribute, list] : values)
-    if (!j.contains(attribute)) j[attribute] = list;
-  return j;
-}
-
-}  // namespace
 
 BundleManifest BundleManifest::load(const fs::path& dir) {
   BundleManifest m;
@@ -181,7 +179,9 @@ BundleManifest BundleManifest::load(const fs::path& dir) {
       throw InputError(path.string() + ": field 'defaults': " + e.what());
     }
   }
-  if (m.json.contains("attribute_values")) m.attribute_values = read_attribute_values(path, m.json["attribute_values"]);
+  if (m.json.contains("attribute_values"))
+    m.attribute_values =
+        read_attribute_values(m.json["attribute_values"], path.string() + ": field 'attribute_values'");
   const auto started = std::chrono::steady_clock::now();
   const auto vqgan = SafetensorsFile::open(m.vqgan);
   check_model_file(path, m.json["vqgan"], "vqgan", vqgan, find_vqgan_config(vqgan, std::nullopt));

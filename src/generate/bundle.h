@@ -44,6 +44,10 @@ struct BundleManifest {
   static BundleManifest load(const std::filesystem::path& dir);
 };
 
+// model.json "attribute_values" (also in a generator's describe()): {attribute: [distinct non-empty values]} for
+// known K-Fashion attributes; InputError starting with `where` otherwise.
+AttributeValues read_attribute_values(const nlohmann::json& j, const std::string& where);
+
 // What `couture bundle` puts together: run folders (or files) of each model and the vocabulary.
 struct BundleSources {
   std::filesystem::path vocab, vqgan, dalle, reranker;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/log.h"
+#include "generate/bundle.h"
 #include "generate/candidate_files.h"
 #include "serve/gallery.h"
 #include "serve/http_message.h"
@@ -133,11 +134,8 @@ struct StudioServer::Impl {
         queue(std::move(generator), options.queue) {
     const json& model = queue.model();
     if (model.is_object() && model.contains("defaults")) defaults = SamplingDefaults::from_json(model["defaults"]);
-    if (model.is_object() && model.contains("attribute_values") && model["attribute_values"].is_object())
-      for (const auto& [attribute, values] : model["attribute_values"].items())
-        if (values.is_array())
-          for (const auto& v : values)
-            if (v.is_string()) attribute_values[attribute].push_back(v.get<std::string>());
+    if (model.is_object() && model.contains("attribute_values"))
+      attribute_values = read_attribute_values(model["attribute_values"], "the model's attribute_values");
     if (gallery)
       queue.set_done_listener([this](const std::string& id, const GenerateParams& params,
                                      const GenerateResult& result, const std::vector<JobResult>& results) {
