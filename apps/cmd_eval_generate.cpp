@@ -21,7 +21,7 @@ struct Options {
   std::string model, judge, prompts_file, out = "out/eval-generate";
   fs::path dataset;
   couture::GenerateEvalOptions eval;
-  bool bf16 = false;
+  bool bf16 = false, save_candidates = false;
   CLI::App* cmd = nullptr;
 };
 
@@ -45,14 +45,15 @@ void run(Options& o) {
   o.eval.sampling = couture::app::with_bundle_defaults(
       *o.cmd, o.eval.sampling, generator->describe().value("defaults", nlohmann::json::object()));
 
+  if (o.save_candidates) o.eval.candidates_out = fs::path(o.out) / "candidates.safetensors";
+  fs::create_directories(o.out);
   auto result = couture::evaluate_generation(*generator, *judge, train, test, o.eval);
   auto j = result.to_json();
   j["model"] = model;
   j["judge"] = judge_path.string();
   j["dataset"] = o.dataset.string();
-    j["settings"] = o.eval.sampling.settings_json();
+  j["settings"] = o.eval.sampling.settings_json();
   j["bf16"] = o.bf16;
-  fs::create_directories(o.out);
   const std::string md = result.markdown();
   couture::write_file_atomic(fs::path(o.out) / "result.json", j.dump(2) + "\n");
   couture::write_file_atomic(fs::path(o.out) / "result.md", md);
@@ -61,7 +62,8 @@ void run(Options& o) {
   char line[256];
   std::snprintf(line, sizeof line, "eval generate: %lld captions in %.1f s (generation %.1f s); wrote %s/", 
                 (long long)result.prompts, result.seconds, result.generate_seconds, o.out.c_str());
-  couture::log::info(std::string(line) + "{result.json,result.md,grid.png}");
+  couture::log::info(std::string(line) + "{result.json,result.md,grid.png" +
+                     (o.save_candidates ? ",candidates.safetensors}" : "}"));
 }
 
 }  // namespace
@@ -80,6 +82,9 @@ COUTURE_COMMAND("eval generate",
   couture::app::add_sampling_options(cmd, o.eval.sampling);
   cmd.add_option("--grid-rows", o.eval.grid_rows, "Captions shown in grid.png")->check(CLI::NonNegativeNumber);
   cmd.add_option("--out", o.out, "Output folder: result.json, result.md, grid.png");
+  cmd.add_flag("--save-candidates", o.save_candidates,
+               "Also write every candidate, its score and the judge's reading to OUT/candidates.safetensors "
+               "(for `couture eval rerank`)");
   cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer and decoder");
   cmd.callback([] { run(o); });
 }

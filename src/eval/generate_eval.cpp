@@ -82,6 +82,42 @@ std::string fmt(double v, int digits = 3) {
   return buf;
 }
 
+// Every candidate of an evaluation, for `couture eval rerank` (src/eval/rerank_eval.h reads it).
+struct CandidateDump {
+  std::vector<std::string> prompts;
+  std::vector<at::Tensor> images, asked, judged, score, index;
+
+  void add(const std::string& prompt, const std::array<int64_t, 3>& truth, const GenerateResult& generated,
+           const AttributeLogits& judge) {
+    prompts.push_back(prompt);
+    std::vector<at::Tensor> pixels;
+    std::vector<double> s;
+    std::vector<int64_t> idx;
+    for (const auto& c : generated.candidates) {
+      COUTURE_CHECK(c.image.channels == 3, "eval generate: a candidate is not RGB");
+      pixels.push_back(torch::tensor(c.image.pixels, torch::kUInt8).view({c.image.height, c.image.width, 3}));
+      s.push_back(c.score), idx.push_back(c.index);
+    }
+    images.push_back(at::stack(pixels));
+    asked.push_back(torch::tensor(std::vector<int64_t>(truth.begin(), truth.end()), torch::kLong));
+    judged.push_back(at::stack({judge.category.argmax(1), judge.colour.argmax(1), judge.print.argmax(1)}, 1));
+    score.push_back(torch::tensor(s, torch::kDouble).to(torch::kFloat));
+    index.push_back(torch::tensor(idx, torch::kLong));
+  }
+
+  void write(const std::filesystem::path& path, const AttributeClasses& classes, const GenerateParams& params) const {
+    if (prompts.empty()) return;
+    std::map<std::string, std::string> metadata = {
+        {"prompts", nlohmann::json(prompts).dump()},
+        {"classes", nlohmann::json{{"category", classes.categories}, {"colour", classes.colours},
+                                   {"print", classes.prints}}.dump()},
+        {"settings", params.settings_json().dump()}};
+    save_tensors(path, {{"images", at::stack(images)}, {"asked", at::stack(asked)}, {"judged", at::stack(judged)},
+                        {"score", at::stack(score)}, {"index", at::stack(index)}},
+                 metadata);
+  }
+};
+
 }  // namespace
 
 double frechet_distance(const at::Tensor& a, const at::Tensor& b) {
@@ -172,6 +208,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
     return it == classes.end() ? int64_t(-1) : int64_t(it - classes.begin());
   };
   std::vector<at::Tensor> generated_features;
+  CandidateDump dump;
   double diversity = 0, score_kept = 0, score_all = 0;
   Progress progress("eval generate", result.prompts, "captions");
   for (int64_t p = 0; p < result.prompts; ++p) {
@@ -236,6 +273,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
       result.any.all += (category & colour & print).any().item<bool>();
     }
     for (int64_t c : truth_class) result.unknown_labels += c < 0;
+    if (!options.candidates_out.empty()) dump.add(params.prompt, truth_class, generated, out.logits);
 
     // The caption's own real image through the bundle's image tokenizer.
     if (record_index >= 0) {
@@ -266,6 +304,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
   train_order.resize(size_t(std::min<int64_t>(generated.size(0), train.size())));
   result.real_train = int64_t(train_order.size());
   result.fd_train = frechet_distance(judge_records(judge, train, train_order).features, real.features);
+  if (!options.candidates_out.empty()) dump.write(options.candidates_out, judge.classes, params);
   result.seconds = since(start);
   return result;
 }

@@ -51,6 +51,9 @@ struct GenerateEvalOptions {
   // n, top, temperature, top_k, top_p, cond_scale; seed picks the captions and the random k, and caption p
   // generates with seed + p * n (the prompt is set per caption).
   GenerateParams sampling;
+  // When set: every candidate with its prompt, rank, score and the judge's reading, written here (safetensors;
+  // `couture eval rerank` ranks them again with another reranker without generating anew).
+  std::filesystem::path candidates_out;
 };
 
 struct GenerateEvalCaption {  // one evaluated caption, for the figure and the report

@@ -83,4 +83,18 @@ AttributeRerank attribute_rerank(const ClipScorer& scorer, const ParsedPrompt& p
   return out;
 }
 
+CandidateScores score_candidates(const ClipScorer& scorer, const std::string& prompt, const at::Tensor& images,
+                                 double attribute_weight, const AttributeValues& known) {
+  torch::NoGradGuard no_grad;
+  CandidateScores out;
+  const at::Tensor embeddings = scorer.encode_images(images);
+  out.score = scorer.similarity(scorer.encode_texts({prompt}), embeddings)[0].to(torch::kDouble);
+  if (attribute_weight > 0 && !known.empty()) {
+    out.attributes = attribute_rerank(scorer, parse_prompt(prompt), known, embeddings);
+    out.score = out.score + attribute_weight * out.attributes.log_probability;
+  }
+  out.score = out.score.contiguous();
+  return out;
+}
+
 }  // namespace couture

@@ -48,4 +48,14 @@ std::vector<std::string> attribute_captions(const ParsedPrompt& prompt, const st
 AttributeRerank attribute_rerank(const ClipScorer& scorer, const ParsedPrompt& prompt, const AttributeValues& known,
                                  const at::Tensor& image_embeddings, const Lexicon& lexicon = default_lexicon());
 
+// What ranks a request's candidates: the prompt's similarity to each image, plus attribute_weight times the sum of
+// log p(asked value) when the weight is positive and the bundle knows attribute values. `images` as
+// ClipScorer::encode_images takes them. The generator and `couture eval rerank` both rank with this.
+struct CandidateScores {
+  at::Tensor score;            // [N] double, higher is better
+  AttributeRerank attributes;  // empty when attribute reranking is off
+};
+CandidateScores score_candidates(const ClipScorer& scorer, const std::string& prompt, const at::Tensor& images,
+                                 double attribute_weight, const AttributeValues& known);
+
 }  // namespace couture

@@ -97,20 +97,18 @@ class BundleGenerator : public Generator {
       if (progress && !progress("decode", end, params.n)) return cancelled(std::move(result));
     }
     const at::Tensor images = torch::cat(decoded);
+    std::vector<Image> pictures = images_from_batch(images);
     result.timings["decode"] = seconds_since(t0);
 
     t0 = std::chrono::steady_clock::now();
     std::vector<double> scores(size_t(params.n), 0.0);
     AttributeRerank attributes;
     if (scorer_) {
-      const at::Tensor embeddings = scorer_->encode_images(images);
-      at::Tensor s = scorer_->similarity(scorer_->encode_texts({params.prompt}), embeddings)[0].to(torch::kDouble);
-      if (params.attribute_weight > 0 && !manifest_.attribute_values.empty()) {
-        attributes = attribute_rerank(*scorer_, parse_prompt(params.prompt), manifest_.attribute_values, embeddings);
-        s = s + params.attribute_weight * attributes.log_probability;
-      }
-      s = s.contiguous();
-      scores.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+      // The pictures as delivered (8-bit), so that their scores are what any later scoring of the PNGs finds.
+      auto ranked = score_candidates(*scorer_, params.prompt, resize_to_batch(pictures, images.size(3)),
+                                     params.attribute_weight, manifest_.attribute_values);
+      attributes = std::move(ranked.attributes);
+      scores.assign(ranked.score.data_ptr<double>(), ranked.score.data_ptr<double>() + ranked.score.numel());
     }
     if (progress) progress("rerank", 1, 1);
     result.timings["rerank"] = seconds_since(t0);
@@ -123,7 +121,7 @@ class BundleGenerator : public Generator {
       c.score = scores[size_t(i)];
       for (const auto& reading : attributes.readings)
         c.attributes.emplace_back(reading.attribute, reading.probability[i].item<double>());
-      c.image = image_from_tensor(images[i]);
+      c.image = std::move(pictures[size_t(i)]);
       const at::Tensor row = codes[i].contiguous();
       c.codes.assign(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
       result.candidates.push_back(std::move(c));

@@ -144,6 +144,43 @@ TEST_F(EvalGenerate, PromptsFileGradesEachPromptByItsOwnAttributes) {
   EXPECT_NE(bad.output.find("no usable prompt"), std::string::npos) << bad.output;
 }
 
+// Candidates kept by one evaluation are ranked again by `eval rerank`: with the bundle's own reranker and weight the
+// new top 1 and top k are exactly the evaluation's; another weight ranks the same candidates differently, never
+// beyond the best of n; a file that is not candidates is one clear line.
+TEST_F(EvalGenerate, SavedCandidatesRankAgainAsTheGeneratorRanked) {
+  const fs::path out = dir_ / "ev-saved";
+  auto r = run_command(eval("--prompts 3 -n 4 --top 2 --seed 5 --grid-rows 0 --save-candidates --out " + out.string()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto generated = last_json_line(r.output);
+  ASSERT_TRUE(fs::exists(out / "candidates.safetensors")) << r.output;
+  const std::string rerank = kBin + " eval rerank --model " + kBundle.string() + " --candidates " +
+                             (out / "candidates.safetensors").string();
+  auto same = run_command(rerank + " --out " + (dir_ / "rr").string());
+  ASSERT_EQ(same.status, 0) << same.output;
+  auto j = last_json_line(same.output);
+  EXPECT_EQ(j["prompts"], 3);
+  EXPECT_EQ(j["top"], 2);
+  for (const char* what : {"category", "colour", "print", "all"}) {
+    const std::string w = what;
+    EXPECT_EQ(j["top1_" + w], generated["top1_" + w]) << w;
+    EXPECT_EQ(j["saved_top1_" + w], generated["top1_" + w]) << w;
+    EXPECT_EQ(j["topk_" + w], generated["topk_" + w]) << w;
+    EXPECT_EQ(j["any_" + w], generated["any_" + w]) << w;
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "rr/result.md"));
+  auto other =
+      last_json_line(run_command(rerank + " --attribute-weight 5 --top 1 --out " + (dir_ / "rr2").string()).output);
+  EXPECT_EQ(other["top"], 1);
+  for (const char* what : {"category", "colour", "print", "all"}) {
+    expect_rate(other, std::string("top1_") + what);
+    EXPECT_LE(other[std::string("top1_") + what].get<double>(), other[std::string("any_") + what].get<double>());
+  }
+  auto bad = run_command(kBin + " eval rerank --model " + kBundle.string() + " --candidates " +
+                         (kBundle / "clip.safetensors").string() + " --out " + (dir_ / "rr3").string());
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_NE(bad.output.find("not candidates written by"), std::string::npos) << bad.output;
+}
+
 // The same judge grades the bundle's image tokenizer: originals vs their reconstructions.
 TEST_F(EvalGenerate, EvalVqganWithTheJudge) {
   auto r = run_command(kBin + " eval vqgan --vqgan " + (kBundle / "vqgan.safetensors").string() + " --dataset " +
