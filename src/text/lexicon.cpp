@@ -110,8 +110,9 @@ class LexiconBuilder {
     if (!root.is_object()) fail("the top level is not an object");
     for (const auto& [key, _] : root.items())
       if (key != "format" && key != "version" && key != "description" && key != "attributes" && key != "parts" &&
-          key != "modifiers" && key != "fillers")
-        fail("unknown key '" + key + "' (known: format, version, description, attributes, parts, modifiers, fillers)");
+          key != "modifiers" && key != "fillers" && key != "assumed")
+        fail("unknown key '" + key +
+             "' (known: format, version, description, attributes, parts, modifiers, fillers, assumed)");
     const json* format = member(root, "format");
     if (!format || !format->is_string() || *format != "couture-lexicon")
       fail("format is " + (format ? format->dump() : std::string("missing")) + ", expected \"couture-lexicon\"");
@@ -128,11 +129,26 @@ class LexiconBuilder {
       lex_.modifiers_.insert(lexicon_key(m));
     }
     for (const std::string& f : strings(member(root, "fillers"), "fillers")) read_filler(f);
+    if (const json* assumed = member(root, "assumed")) read_assumed(*assumed);
     for (const auto& [key, _] : lex_.entries_) lex_.max_key_bytes_ = std::max(lex_.max_key_bytes_, key.size());
     return std::move(lex_);
   }
 
  private:
+  // "assumed": {"프린트": "무지"}: the value a prompt means when it names a garment but none of the attribute's.
+  void read_assumed(const json& assumed) {
+    if (!assumed.is_object()) fail("assumed must be an object {attribute: value}");
+    for (const auto& [attribute, value] : assumed.items()) {
+      const auto& known = lex_.values(attribute);
+      if (known.empty()) fail("assumed: '" + attribute + "' is not an attribute of this lexicon");
+      if (!value.is_string()) fail("assumed: the value of '" + attribute + "' must be a string");
+      const std::string v = lex_.canonical(attribute, value.get<std::string>());
+      if (std::find(known.begin(), known.end(), v) == known.end())
+        fail("assumed: '" + value.get<std::string>() + "' is not a value of '" + attribute + "'");
+      lex_.assumed_.emplace_back(attribute, v);
+    }
+  }
+
   [[noreturn]] void fail(const std::string& problem) const {
     throw InputError("lexicon '" + lex_.source_ + "': " + problem);
   }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace couture {
@@ -56,6 +57,10 @@ class Lexicon {
   const std::vector<std::string>& fillers() const { return fillers_; }
   // True for words that stand only before a noun ("빨간", "짧은"), never alone or before a particle.
   bool is_modifier(std::string_view word) const { return modifiers_.count(lexicon_key(word)) > 0; }
+  // (attribute, value) pairs a prompt means when it names a garment but no value of the attribute ("assumed" in the
+  // file): 남색 셔츠 is a plain navy shirt (프린트 무지), as K-Fashion labels it and as the training captions,
+  // which always name a print that shows, taught the models.
+  const std::vector<std::pair<std::string, std::string>>& assumed() const { return assumed_; }
 
  private:
   std::string source_;
@@ -68,6 +73,7 @@ class Lexicon {
   std::unordered_map<std::string, std::vector<std::string>> part_words_;
   std::vector<std::string> fillers_;
   std::unordered_set<std::string> modifiers_;  // keys
+  std::vector<std::pair<std::string, std::string>> assumed_;
   size_t max_key_bytes_ = 0;
 
   friend class LexiconBuilder;

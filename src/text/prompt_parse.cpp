@@ -319,12 +319,30 @@ class PromptParser {
       if (!pick) pick = &item.readings.front();
       if (!add(pick->attribute, pick->value)) out_.ignored.push_back(item.written);
     }
+    assume();
     for (const char* attribute : kAttributeOrder) {
       auto it = values_.find(attribute);
       if (it != values_.end() && !it->second.empty())
         out_.garment.attributes.push_back({attribute, it->second, kfashion::is_list_attribute(attribute)});
     }
     out_.garment.name = !first_part_.empty() ? first_part_ : lex_.part_of(out_.garment.first_value("카테고리"));
+  }
+
+  // The lexicon's assumed values, for a garment the prompt names (by any attribute or part) without them. A second
+  // colour is the colour of a print, so it keeps an unnamed print unknown rather than plain.
+  void assume() {
+    auto named = [&](const std::string& attribute) {
+      auto it = values_.find(attribute);
+      return it != values_.end() && !it->second.empty();
+    };
+    const bool garment = !first_part_.empty() ||
+                         std::any_of(values_.begin(), values_.end(), [](const auto& kv) { return !kv.second.empty(); });
+    if (!garment) return;
+    for (const auto& [attribute, value] : lex_.assumed()) {
+      if (named(attribute) || (attribute == "프린트" && named("서브색상"))) continue;
+      values_[attribute].push_back(value);
+      out_.assumed.push_back(attribute);
+    }
   }
 
   // Korean puts the head noun last ("니트 원피스" is a dress, "패딩 조끼" a vest): the last word that can be a
@@ -418,6 +436,7 @@ nlohmann::ordered_json ParsedPrompt::to_json() const {
   }
   return {{"part", garment.name.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(garment.name)},
           {"attributes", std::move(attributes)},
+          {"assumed", assumed},
           {"unrecognized", unrecognized},
           {"ignored", ignored}};
 }

@@ -19,13 +19,14 @@ struct ParsedPrompt {
   // K-Fashion's label order (기장, 색상, 서브색상, 카테고리, 디테일, 소매기장, 소재, 프린트, 넥라인, 칼라, 핏,
   // 스타일) with canonical values; 색상 is the main colour, 서브색상 the second (of a print).
   kfashion::Part garment;
+  std::vector<std::string> assumed;       // attributes not named, read as the lexicon assumes (프린트: 무지)
   std::vector<std::string> unrecognized;  // words not understood, as written
   std::vector<std::string> ignored;       // understood but unused: fillers, another garment, a third colour
 
   std::string value(std::string_view attribute) const { return garment.first_value(attribute); }
   bool empty() const { return garment.attributes.empty(); }
   // {"part": "상의" or null, "attributes": {"색상": "레드", "프린트": ["스트라이프"], ...},
-  //  "unrecognized": [...], "ignored": [...]}; list attributes (디테일, 소재, 프린트) as lists.
+  //  "assumed": ["프린트"], "unrecognized": [...], "ignored": [...]}; list attributes (디테일, 소재, 프린트) as lists.
   nlohmann::ordered_json to_json() const;
 };
 

@@ -30,10 +30,11 @@ TEST(AttributeCaptions, ACategoryMovesEverySentenceToItsPart) {
 }
 
 TEST(AttributeCaptions, OnlyTheAttributesAskedAreWrittenAroundTheQuestion) {
-  // No print asked: the colour question holds the category alone; nothing else the parser read (a fit) is written.
+  // The colour question holds the category and the plain print a garment named without one has (the lexicon's
+  // assumption); nothing else the parser read (a fit) is written.
   const auto prompt = parse_prompt("오버핏 블랙 코트");
   const auto colours = attribute_captions(prompt, "색상", {"블랙", "화이트"});
-  EXPECT_EQ(colours[1], "아우터에서 색상은 화이트이다. 아우터에서 카테고리는 코트이다.");
+  EXPECT_EQ(colours[1], "아우터에서 색상은 화이트이다. 아우터에서 카테고리는 코트이다. 아우터에서 프린트에는 무지이다.");
   // The label template as written by the dataset gives the same questions as a free phrasing of it.
   const auto from_template = parse_prompt("아우터에서 색상은 블랙이다. 아우터에서 카테고리는 코트이다.");
   EXPECT_EQ(attribute_captions(from_template, "색상", {"블랙", "화이트"}), colours);

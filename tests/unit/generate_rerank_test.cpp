@@ -130,13 +130,17 @@ TEST(AttributeRerank, ProbabilitiesOverTheKnownValuesForTheAttributesAsked) {
   at::Tensor sum = torch::zeros({4}, torch::kDouble);
   for (const char* prompt : {"빨간 티셔츠", "파란 티셔츠", "초록 티셔츠"}) {
     const auto r = attribute_rerank(scorer, parse_prompt(prompt), known, embeddings);
-    ASSERT_EQ(r.readings.size(), 2u) << prompt << ": category and colour, no print (not asked)";
+    // Category and colour as named; no print named, so the plain one the lexicon assumes.
+    ASSERT_EQ(r.readings.size(), 3u) << prompt;
     EXPECT_EQ(r.readings[0].attribute, "카테고리");
     EXPECT_EQ(r.readings[1].attribute, "색상");
+    EXPECT_EQ(r.readings[2].attribute, "프린트");
+    EXPECT_EQ(r.readings[2].value, "무지");
     const at::Tensor p = r.readings[1].probability;
     EXPECT_TRUE((p > 0).all().item<bool>() && (p < 1).all().item<bool>()) << p;
     sum += p;
-    EXPECT_TRUE(at::allclose(r.log_probability, r.readings[0].probability.log() + p.log()));
+    EXPECT_TRUE(at::allclose(r.log_probability,
+                             r.readings[0].probability.log() + p.log() + r.readings[2].probability.log()));
   }
   EXPECT_TRUE(at::allclose(sum, torch::ones({4}, torch::kDouble))) << sum;
 

@@ -159,6 +159,13 @@ TEST(TextLexicon, RefusesBrokenFilesNamingTheProblem) {
                  {"filler '빨강'", "레드"});
   expect_refused(minimal(R"("색상": {"레드": ["빨강"]})", R"(, "modifiers": ["예쁜"])"), {"modifier '예쁜'"});
   expect_refused(minimal(R"("색상": {"레드": ["a b c d e"]})"), {"more than 4 parts"});
+  expect_refused(minimal(R"("프린트": {"무지": ["민무늬"]})", R"(, "assumed": {"핏": "노멀"})"),
+                 {"assumed", "'핏' is not an attribute"});
+  expect_refused(minimal(R"("프린트": {"무지": ["민무늬"]})", R"(, "assumed": {"프린트": "체크"})"),
+                 {"assumed", "'체크' is not a value of '프린트'"});
+  expect_refused(minimal(R"("프린트": {"무지": ["민무늬"]})", R"(, "assumed": {"프린트": 1})"),
+                 {"assumed", "must be a string"});
+  expect_refused(minimal(R"("프린트": {"무지": ["민무늬"]})", R"(, "assumed": ["무지"])"), {"assumed must be"});
   expect_refused(std::string("\xff\xfe"), {"not UTF-8"});
   EXPECT_THROW(Lexicon::load(testing::TempDir() + "no-such-lexicon.json"), InputError);
 }

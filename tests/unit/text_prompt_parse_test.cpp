@@ -2,6 +2,7 @@
 // unknown words listed, and any input handled without a crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -15,9 +16,11 @@ using namespace couture;
 
 using Attributes = std::map<std::string, std::string>;  // list attributes joined with ","
 
+// The attributes the prompt names (those the lexicon assumed are tested on their own below).
 Attributes attributes_of(const ParsedPrompt& p) {
   Attributes out;
   for (const auto& a : p.garment.attributes) {
+    if (std::find(p.assumed.begin(), p.assumed.end(), a.name) != p.assumed.end()) continue;
     std::string v;
     for (const auto& x : a.values) v += (v.empty() ? "" : ",") + x;
     out[a.name] = v;
@@ -162,8 +165,34 @@ TEST(TextPromptParse, NothingRecognisedIsNotAnError) {
 TEST(TextPromptParse, ToJsonForTheServer) {
   const auto j = parse_prompt("빨간 줄무늬 티셔츠 느낌쓰").to_json();
   EXPECT_EQ(j.dump(), R"({"part":"상의","attributes":{"색상":"레드","카테고리":"티셔츠","프린트":["스트라이프"]},)"
-                      R"("unrecognized":["느낌쓰"],"ignored":[]})");
-  EXPECT_EQ(parse_prompt("").to_json().dump(), R"({"part":null,"attributes":{},"unrecognized":[],"ignored":[]})");
+                      R"("assumed":[],"unrecognized":["느낌쓰"],"ignored":[]})");
+  EXPECT_EQ(parse_prompt("").to_json().dump(),
+            R"({"part":null,"attributes":{},"assumed":[],"unrecognized":[],"ignored":[]})");
+  EXPECT_EQ(parse_prompt("남색 셔츠").to_json().dump(),
+            R"({"part":"상의","attributes":{"색상":"네이비","카테고리":"셔츠","프린트":["무지"]},)"
+            R"("assumed":["프린트"],"unrecognized":[],"ignored":[]})");
+}
+
+// A garment named without a print is a plain one (the lexicon's "assumed"), as the labels and the training
+// captions have it; a named print, a second colour (the colour of a print) or no garment at all assume nothing.
+TEST(TextPromptParse, AnUnnamedPrintIsPlain) {
+  for (const char* prompt : {"남색 셔츠", "카키색 바지", "데일리로 입기 좋은 베이지 니트", "원피스", "빨간색"}) {
+    const ParsedPrompt p = parse_prompt(prompt);
+    EXPECT_EQ(p.value("프린트"), "무지") << prompt;
+    EXPECT_EQ(p.assumed, std::vector<std::string>{"프린트"}) << prompt;
+  }
+  for (const char* prompt : {"빨간 줄무늬 티셔츠", "무지 흰 티", "블랙 코트에 레드 포인트", "", "안녕하세요", "😀"})
+    EXPECT_TRUE(parse_prompt(prompt).assumed.empty()) << prompt;
+  EXPECT_EQ(parse_prompt("빨간 줄무늬 티셔츠").value("프린트"), "스트라이프");
+  EXPECT_EQ(parse_prompt("블랙 코트에 레드 포인트").value("프린트"), "");
+  // A lexicon without "assumed" assumes nothing.
+  const Lexicon plain = Lexicon::from_json(
+      R"({"format": "couture-lexicon", "version": 1, "attributes": {"색상": {"네이비": ["남색"]},
+          "카테고리": {"셔츠": ["남방"]}, "프린트": {"무지": ["민무늬"]}}})",
+      "own");
+  const ParsedPrompt own = parse_prompt("남색 셔츠", plain);
+  EXPECT_EQ(own.value("프린트"), "");
+  EXPECT_TRUE(own.assumed.empty());
 }
 
 TEST(TextPromptParse, AnyInputWithoutACrash) {
