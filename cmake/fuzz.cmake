@@ -28,7 +28,7 @@ endif()
 
 # The parsers under test and what they use; linked as one archive, so each target takes only what it needs.
 set(fuzz_library_sources
-    core/atomic_file.cpp core/log.cpp io/mmap.cpp io/safetensors.cpp io/image.cpp io/stb_impl.cpp
+    core/atomic_file.cpp core/base64.cpp core/log.cpp io/mmap.cpp io/safetensors.cpp io/image.cpp io/stb_impl.cpp
     text/unicode.cpp text/bert_pretokenizer.cpp text/token_table.cpp text/vocab.cpp text/wordpiece.cpp
     text/kfashion_labels.cpp text/caption.cpp generate/generate_params.cpp)
 set(fuzz_dir ${CMAKE_BINARY_DIR}/fuzz)

@@ -22,7 +22,9 @@ function sentence(part, picker, value) {
 }
 
 let config = null;  // GET /v1/config
-const state = { job: null, source: null, poll: null, showAll: false, current: null, gallery: null, next: null };
+const state = {
+  job: null, source: null, poll: null, showAll: false, current: null, gallery: null, next: null, initImage: null,
+};
 const pickers = {};
 
 // The advanced settings a request carries, each an <input> of that id.
@@ -136,8 +138,13 @@ async function understand() {
   const parts = [];
   const attrs = Object.entries(reply.attributes || {});
   if (reply.part) parts.push(el('span', { className: 'attr', textContent: `부위: ${reply.part}` }));
-  for (const [name, value] of attrs)
-    parts.push(el('span', { className: 'attr', textContent: `${name}: ${[].concat(value).join(', ')}` }));
+  const assumed = reply.assumed || [];
+  for (const [name, value] of attrs) {
+    const guess = assumed.includes(name);  // not named: read as the lexicon assumes (a shirt without a print is plain)
+    parts.push(el('span', {
+      className: 'attr', textContent: `${name}: ${[].concat(value).join(', ')}${guess ? ' (말하지 않아 이렇게 봅니다)' : ''}`,
+    }));
+  }
   if (!attrs.length)
     parts.push(el('span', { className: 'unknown', textContent: '알아들은 속성이 없습니다 (그래도 생성합니다). ' }));
   if ((reply.unrecognized || []).length)
@@ -177,6 +184,7 @@ async function generate(variation) {
     attribute_weight: number('attribute_weight'),
   };
   if (variation) body.variation_of = variation;
+  else if (state.initImage) body.init_image = state.initImage;
   showError('');
   let response, data;
   try {
@@ -300,7 +308,7 @@ function render(job) {
   $('result-prompt').textContent = job.prompt;
   const s = job.settings;
   $('result-meta').textContent = `시드 ${s.seed} · 후보 ${s.n}개 중 상위 ${Math.min(s.top, job.results.length)}개` +
-    (s.init_codes_given ? ' · 변형' : '');
+    (s.init_codes_given ? ' · 변형' : '') + (s.init_image_given ? ` · 내 이미지 변형 (${s.init_image_given})` : '');
   const shown = state.showAll ? job.results : job.results.slice(0, s.top);
   for (const r of shown) results.append(card(job, r));
   const more = $('show-all');
@@ -485,6 +493,45 @@ async function loadPng(file) {
   $('prompt').focus();
 }
 
+// A picture of one's own to vary: checked for type and size here as the server checks it, scaled down on a canvas
+// (the model reads 64 or 256 px; a photo's megabytes need not travel), sent with the next Generate as init_image.
+const UPLOAD_SIDE = 256;
+async function loadUpload(file) {
+  clearUpload();
+  if (!file) return;
+  const limits = config.limits;
+  if (!['image/png', 'image/jpeg'].includes(file.type))
+    return showError(`${file.name}: PNG나 JPEG 이미지만 올릴 수 있습니다.`);
+  if (file.size > limits.max_upload_bytes)
+    return showError(`${file.name}: ${Math.ceil(file.size / 1048576)} MB로 너무 큽니다 ` +
+                     `(최대 ${limits.max_upload_bytes / 1048576} MB).`);
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return showError(`${file.name}: 읽을 수 없는 이미지입니다.`);
+  }
+  if (bitmap.width > limits.max_init_image_side || bitmap.height > limits.max_init_image_side)
+    return showError(`${file.name}: ${bitmap.width}x${bitmap.height}로 너무 큽니다 ` +
+                     `(한 변 최대 ${limits.max_init_image_side}px).`);
+  const scale = Math.min(1, UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  state.initImage = canvas.toDataURL('image/png');
+  showError('');
+  $('upload-image').src = state.initImage;
+  $('upload-name').textContent = `${file.name}: 다음 생성은 이 이미지의 변형입니다`;
+  $('upload-preview').hidden = false;
+}
+
+function clearUpload() {
+  state.initImage = null;
+  $('upload-preview').hidden = true;
+  $('upload').value = '';
+}
+
 async function main() {
   try {
     const response = await fetch('/v1/config');
@@ -522,6 +569,8 @@ async function main() {
   $('gallery-favourites').addEventListener('change', () => loadGallery());
   $('gallery-more').addEventListener('click', () => loadGallery(true));
   $('load-png').addEventListener('change', (event) => loadPng(event.target.files[0]));
+  $('upload').addEventListener('change', (event) => loadUpload(event.target.files[0]));
+  $('upload-clear').addEventListener('click', clearUpload);
   document.addEventListener('dragover', (event) => event.preventDefault());
   document.addEventListener('drop', (event) => {
     const file = [...(event.dataTransfer?.files || [])].find((f) => f.type === 'image/png' || f.name.endsWith('.png'));

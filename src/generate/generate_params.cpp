@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/base64.h"
+#include "io/image.h"
 #include "text/unicode.h"
 
 namespace couture {
@@ -94,7 +96,10 @@ void GenerateParams::validate() const {
     if (init_codes[i] < 0)
       throw FieldError("init_codes", "init_codes[" + std::to_string(i) + "] is negative: " +
                                          std::to_string(init_codes[i]));
-  int_range(num_init_codes, 0, int(init_codes.size()), "num_init_codes");
+  if (init_image && !init_codes.empty())
+    throw FieldError("init_image", "give init_image or init_codes, not both");
+  // With an image, its codes are counted by the generator (the bundle's code grid), which also caps this.
+  int_range(num_init_codes, 0, init_image ? int(kMaxInitCodes) : int(init_codes.size()), "num_init_codes");
 }
 
 json GenerateParams::settings_json() const {
@@ -104,12 +109,17 @@ json GenerateParams::settings_json() const {
     j["init_codes_given"] = init_codes.size();
     j["num_init_codes"] = num_init_codes;
   }
+  if (init_image) {
+    j["init_image_given"] = std::to_string(init_image->width) + "x" + std::to_string(init_image->height);
+    j["num_init_codes"] = num_init_codes;
+  }
   return j;
 }
 
 json GenerateParams::to_json() const {
   json j = settings_json();
   j.erase("init_codes_given");
+  j.erase("init_image_given");
   j["prompt"] = prompt;
   if (!init_codes.empty()) j["init_codes"] = init_codes;
   return j;
@@ -150,11 +160,21 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
                                        std::numeric_limits<int32_t>::max()));
     } else if (key == "num_init_codes") {
       p.num_init_codes = int(get_int(value, key, 0, int64_t(kMaxInitCodes)));
+    } else if (key == "init_image") {
+      if (!value.is_string()) throw FieldError(key, "init_image must be a base64 PNG or JPEG, got " + shown(value));
+      const auto bytes = base64_decode(value.get_ref<const std::string&>());
+      if (!bytes) throw FieldError(key, "init_image is not base64 (a PNG or JPEG, or a data: URL of one)");
+      try {
+        p.init_image = std::make_shared<const Image>(decode_image(reinterpret_cast<const uint8_t*>(bytes->data()),
+                                                                  bytes->size(), "init_image", 3, kMaxInitImageSide));
+      } catch (const InputError& e) {
+        throw FieldError(key, e.what());
+      }
     } else {
       std::string name = shown(json(key));
       throw FieldError(name.substr(1, name.size() - 2),
                        "unknown field " + name + "; the fields are prompt, n, top, seed, temperature, top_k, "
-                       "top_p, cond_scale, attribute_weight, init_codes, num_init_codes");
+                       "top_p, cond_scale, attribute_weight, init_codes, num_init_codes, init_image");
     }
   }
   if (validate) p.validate();

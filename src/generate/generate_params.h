@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -13,6 +14,8 @@
 
 namespace couture {
 
+struct Image;
+
 constexpr int kMaxPromptChars = 200;  // characters (code points), as the studio's counter shows
 constexpr int kMaxCandidates = 64;
 constexpr double kMaxTemperature = 10.0;
@@ -20,6 +23,7 @@ constexpr int kMaxTopK = 1 << 20;
 constexpr double kMaxCondScale = 50.0;
 constexpr double kMaxAttributeWeight = 10.0;
 constexpr size_t kMaxInitCodes = 4096;  // a 64x64 code grid; the generator checks the bundle's own size
+constexpr int kMaxInitImageSide = 2048;  // pixels a side of an uploaded picture to vary (init_image)
 
 // An InputError about one request field: the server answers {"error": what(), "field": field()}.
 class FieldError : public InputError {
@@ -50,6 +54,9 @@ struct GenerateParams {
   double attribute_weight = 0.0;
   std::vector<int64_t> init_codes;  // codes of a design to vary ("variations of this one"); empty: none
   int num_init_codes = 0;           // how many of them are kept (0 with init_codes: the original's 43.75%)
+  // A picture of one's own to vary: the generator encodes it with the bundle's VQGAN (resized to the model's
+  // size) and uses its codes as init_codes. In JSON: "init_image", a base64 PNG or JPEG (a data: URL too).
+  std::shared_ptr<const Image> init_image;
 
   // Checks ranges; throws FieldError naming the field ("n must be an integer 1..64, got 100").
   void validate() const;
@@ -57,7 +64,8 @@ struct GenerateParams {
   // Unknown fields, wrong types and out-of-range values are a FieldError naming the field. Absent fields keep
   // their defaults; the result is validated unless `validate` is false (when defaults are still to be merged).
   static GenerateParams from_json(const nlohmann::json& j, bool validate = true);
-  // The settings that go into each PNG and reply: everything but the prompt and init codes (their count only).
+  // The settings that go into each PNG and reply: everything but the prompt, the init codes (their count only) and
+  // the init image (its size only).
   nlohmann::json settings_json() const;
 };
 

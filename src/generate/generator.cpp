@@ -69,7 +69,11 @@ class BundleGenerator : public Generator {
     sp.top_k = params.top_k;
     sp.top_p = params.top_p;
     sp.cond_scale = params.cond_scale;
-    if (!params.init_codes.empty()) {
+    if (params.init_image) {  // a picture of the user's own: its codes, as for a design of ours
+      sp.init_codes = torch::tensor(encode_image(*params.init_image), torch::kLong);
+      sp.num_init_codes = params.num_init_codes > 0 ? std::min<int64_t>(params.num_init_codes, dc.image_seq_len())
+                                                    : original_init_codes(dc.image_seq_len());
+    } else if (!params.init_codes.empty()) {
       if (int64_t(params.init_codes.size()) != dc.image_seq_len())
         throw FieldError("init_codes", "init_codes: this model's designs have " + std::to_string(dc.image_seq_len()) +
                                            " codes, got " + std::to_string(params.init_codes.size()));
@@ -132,7 +136,7 @@ class BundleGenerator : public Generator {
   std::vector<int64_t> encode_image(const Image& image) override {
     torch::NoGradGuard no_grad;
     const int side = int(vqgan_->config().resolution);
-    const Image rgb = resize_image(image, side, side);
+    const Image rgb = resize_image(pad_to_square(image), side, side);  // a photo keeps its shape, on white
     COUTURE_CHECK_INPUT(rgb.channels == 3 || rgb.channels == 1, "init image: ", rgb.channels, " channels");
     const at::Tensor x = tensor_from_image(rgb).unsqueeze(0);
     const at::Tensor codes = vqgan_->encode_codes(x).reshape({-1}).to(torch::kLong).contiguous();

@@ -37,7 +37,8 @@ class Generator {
   virtual ~Generator() = default;
   virtual GenerateResult generate(const GenerateParams& params, const GenerateProgress& progress = {}) = 0;
   virtual nlohmann::json describe() const = 0;  // bundle name, models, image size, code grid
-  // The codes of an existing design, for variations (init_codes); the image is resized to the model's size.
+  // The codes of an existing design or a picture of one's own, for variations (init_codes, init_image); the image
+  // is padded to a square with white and resized to the model's size.
   virtual std::vector<int64_t> encode_image(const Image& image);
   // The image the bundle's VQGAN decodes from a design's codes (encode_image then decode_image is what the image
   // tokenizer keeps of a picture: the evaluation's tokenizer ceiling).

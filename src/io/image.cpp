@@ -115,7 +115,7 @@ void check_png_chunk_lengths(const uint8_t* data, size_t size, const std::string
 
 }  // namespace
 
-Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels) {
+Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels, int max_side) {
   COUTURE_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3");
   COUTURE_CHECK_INPUT(size > 0 && size < size_t(INT32_MAX), "'", source, "': empty or oversized image file");
   check_jpeg_tables(data, size, source);
@@ -123,15 +123,25 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& source, 
   int w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, int(size), &w, &h, &c))
     throw InputError("'" + source + "': not a readable PNG or JPEG image (" + stbi_failure_reason() + ")");
-  COUTURE_CHECK_INPUT(w > 0 && h > 0 && w <= kMaxImageSide && h <= kMaxImageSide &&
-                          int64_t(w) * h <= kMaxImagePixels,
-                      "'", source, "': image of ", w, "x", h, " pixels exceeds the limit (", kMaxImageSide,
+  max_side = std::min(max_side, kMaxImageSide);
+  COUTURE_CHECK_INPUT(w > 0 && h > 0 && w <= max_side && h <= max_side && int64_t(w) * h <= kMaxImagePixels,
+                      "'", source, "': image of ", w, "x", h, " pixels exceeds the limit (", max_side,
                       " a side, 100 megapixels)");
   uint8_t* pixels = stbi_load_from_memory(data, int(size), &w, &h, &c, channels);
   if (!pixels) throw InputError("'" + source + "': corrupt or truncated image (" + stbi_failure_reason() + ")");
   Image img{w, h, channels, std::vector<uint8_t>(pixels, pixels + size_t(w) * h * channels)};
   stbi_image_free(pixels);
   return img;
+}
+
+Image pad_to_square(const Image& image, uint8_t fill) {
+  if (image.width == image.height) return image;
+  const int side = std::max(image.width, image.height);
+  Image out = make_image(side, side, image.channels, fill);
+  const int x0 = (side - image.width) / 2, y0 = (side - image.height) / 2;
+  const size_t row = size_t(image.width) * size_t(image.channels);
+  for (int y = 0; y < image.height; ++y) std::copy_n(image.at(0, y), row, out.at(x0, y0 + y));
+  return out;
 }
 
 Image read_image(const std::filesystem::path& path, int channels) {

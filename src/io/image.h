@@ -21,8 +21,10 @@ struct Image {
 
 Image make_image(int width, int height, int channels, uint8_t fill = 0);
 
-// Decodes PNG or JPEG bytes into RGB (channels=3) or grey (1). `source` names the file in errors.
-Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels = 3);
+// Decodes PNG or JPEG bytes into RGB (channels=3) or grey (1). `source` names the file in errors. An image wider
+// or taller than `max_side` is refused from its header, before any pixel is allocated.
+Image decode_image(const uint8_t* data, size_t size, const std::string& source, int channels = 3,
+                   int max_side = kMaxImageSide);
 Image read_image(const std::filesystem::path& path, int channels = 3);
 
 // PNG bytes; `parameters` (if non-empty) goes into an iTXt chunk keyed "parameters".
@@ -34,6 +36,9 @@ std::optional<std::string> png_text(const std::string& png_bytes, const std::str
 
 // Resampling with a proper filter (Mitchell for downsizing, as stb's defaults).
 Image resize_image(const Image& image, int width, int height);
+
+// The image centred on a square of `fill` (aspect kept); a square image as it is.
+Image pad_to_square(const Image& image, uint8_t fill = 255);
 
 // Lays images of one size out in a grid (cols columns) with a gap of `gap` background pixels.
 Image tile_images(const std::vector<Image>& images, int cols, int gap = 2, uint8_t background = 255);

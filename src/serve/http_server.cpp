@@ -211,7 +211,8 @@ struct Server::Impl {
   // Reads what the socket has; false when the connection is to close.
   bool on_readable(Connection& c) {
     char buffer[16384];
-    const size_t cap = options.max_head_bytes + options.max_body_bytes + sizeof buffer;
+    const size_t cap =
+        options.max_head_bytes + std::max(options.max_body_bytes, options.max_upload_bytes) + sizeof buffer;
     for (;;) {
       if (!c.stream && !c.lingering && c.in.size() >= cap) break;
       const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
@@ -287,8 +288,11 @@ struct Server::Impl {
       }
       seen = true, c.body_bytes = n;
     }
-    if (c.body_bytes > options.max_body_bytes) {
-      refuse(c, 413, "the request body is larger than " + std::to_string(options.max_body_bytes) + " bytes");
+    const size_t limit = options.is_upload && options.is_upload(req)
+                             ? std::max(options.max_body_bytes, options.max_upload_bytes)
+                             : options.max_body_bytes;
+    if (c.body_bytes > limit) {
+      refuse(c, 413, "the request body is larger than " + std::to_string(limit) + " bytes");
       return false;
     }
     if (options.pre_routing) {

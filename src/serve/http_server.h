@@ -4,7 +4,8 @@
 //   (accepted, or its previous answer sent); a keep-alive connection that stays silent that long is closed;
 // - an answer the client does not read within `request_timeout` ends the connection;
 // - each client address holds at most `max_per_client` connections, the server `max_connections`;
-// - every body is bounded by `max_body_bytes` before it is read (a chunked body is refused from its headers);
+// - every body is bounded by `max_body_bytes` (`max_upload_bytes` for uploads) before it is read (a chunked body is
+//   refused from its headers);
 // - event streams are polled by the loop (`Response::stream`), never waiting on a thread of their own.
 // Handlers run on the loop's thread: they must answer at once (the job queue does the slow work elsewhere).
 #pragma once
@@ -51,6 +52,9 @@ using Handler = std::function<void(const Request&, Response&)>;
 
 struct Options {
   size_t max_body_bytes = 64 * 1024;  // larger bodies: 413, unread
+  // Requests `is_upload` says carry a file (judged from the head) may have bodies up to this size instead.
+  size_t max_upload_bytes = 0;
+  std::function<bool(const Request&)> is_upload;
   size_t max_head_bytes = 16 * 1024;  // request line and headers; more: 431 (a request line alone: 414)
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds stream_poll{100};

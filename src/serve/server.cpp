@@ -198,6 +198,8 @@ struct StudioServer::Impl {
 void StudioServer::Impl::configure() {
   http::Options o;
   o.max_body_bytes = options.max_body_bytes;
+  o.max_upload_bytes = options.max_upload_bytes;
+  o.is_upload = [](const http::Request& head) { return head.method == "POST" && head.path == "/v1/generate"; };
   o.request_timeout = options.io_timeout;
   o.max_per_client = options.max_connections_per_client;
   o.default_headers = {
@@ -529,16 +531,14 @@ void StudioServer::Impl::add_routes() {
               {{"status", stopping ? "stopping" : "ok"},
                {"model", queue.model()},
                {"queue", queue.stats()},
-               {"limits", limits_json(options.max_body_bytes)},
+               {"limits", limits_json(options.max_body_bytes, options.max_upload_bytes)},
                {"http", http_stats()},
                {"uptime_s", uptime()}});
   });
   // Fixed for the server's life: built once.
   http->route("GET", "/v1/config",
-              [config = studio_config(defaults, options.max_body_bytes, attribute_values)](const http::Request&,
-                                                                                          http::Response& res) {
-                send_json(res, 200, config);
-              });
+              [config = studio_config(defaults, options.max_body_bytes, options.max_upload_bytes, attribute_values)](
+                  const http::Request&, http::Response& res) { send_json(res, 200, config); });
 
   http->route("POST", "/v1/generate", [this](const http::Request& req, http::Response& res) { generate(req, res); });
   // What a prompt is read as (attributes, words not recognised), for the studio to show while the user types.

@@ -26,6 +26,7 @@ struct ServerOptions {
   // /v1/jobs. Empty: no gallery (finished jobs last as long as the queue keeps them).
   std::filesystem::path data_dir;
   size_t max_body_bytes = 64 * 1024;  // larger requests get 413
+  size_t max_upload_bytes = 4 << 20;  // the same for POST /v1/generate, which may carry a picture (init_image)
   // When set, every route but /health needs it: `Authorization: Bearer KEY`, or (a browser) the cookie set by
   // opening /?key=KEY once. At least 16 characters of letters, digits and . _ ~ - (check_api_key).
   std::string api_key;

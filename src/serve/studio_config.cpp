@@ -78,21 +78,23 @@ json studio_pickers(const AttributeValues& known) {
 
 }  // namespace
 
-json limits_json(size_t max_body_bytes) {
+json limits_json(size_t max_body_bytes, size_t max_upload_bytes) {
   return {{"max_prompt_chars", kMaxPromptChars}, {"max_n", kMaxCandidates},  {"max_temperature", kMaxTemperature},
           {"max_top_k", kMaxTopK},               {"max_cond_scale", kMaxCondScale},
-          {"max_attribute_weight", kMaxAttributeWeight}, {"max_body_bytes", max_body_bytes}};
+          {"max_attribute_weight", kMaxAttributeWeight}, {"max_body_bytes", max_body_bytes},
+          {"max_upload_bytes", max_upload_bytes},        {"max_init_image_side", kMaxInitImageSide}};
 }
 
 // GET /v1/config: what a client needs to build requests, and the studio's pickers (docs/serve.md).
-json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes, const AttributeValues& known) {
+json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes, size_t max_upload_bytes,
+                   const AttributeValues& known) {
   json settings = GenerateParams{}.settings_json();
   settings.erase("seed");
   settings.update(defaults.to_json());  // the bundle's choices over GenerateParams' own
   json palette = json::object(), parts = json::array();
   for (const auto& colour : fmnist_palette()) palette[colour.name] = hex_colour(colour);
   for (const auto& [part, values] : categories_by_part(known)) parts.push_back(part);
-  return {{"limits", limits_json(max_body_bytes)},
+  return {{"limits", limits_json(max_body_bytes, max_upload_bytes)},
           {"defaults", settings},
           {"palette", palette},
           {"parts", parts},

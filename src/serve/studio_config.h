@@ -9,9 +9,10 @@
 
 namespace couture {
 
-nlohmann::json limits_json(size_t max_body_bytes);
+nlohmann::json limits_json(size_t max_body_bytes, size_t max_upload_bytes);
 // `known`: the bundle's attribute values (model.json "attribute_values"); the colour, category and print pickers
 // offer those when the bundle says, Couture-FMNIST's vocabulary otherwise.
-nlohmann::json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes, const AttributeValues& known = {});
+nlohmann::json studio_config(const SamplingDefaults& defaults, size_t max_body_bytes, size_t max_upload_bytes,
+                             const AttributeValues& known = {});
 
 }  // namespace couture

@@ -47,8 +47,9 @@ TEST(PipelineBrowser, StudioShowsFourImagesAfterCtrlEnter) {
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("4 images shown"), std::string::npos);
 
-  // One submission from Ctrl+Enter and one for the variation, and a real screenshot of the page.
-  EXPECT_EQ(server.server().jobs().stats()["submitted_total"], 2);
+  // One submission from Ctrl+Enter, one for the variation and one for the uploaded picture (the refused file never
+  // left the page), and a real screenshot of the page.
+  EXPECT_EQ(server.server().jobs().stats()["submitted_total"], 3);
   ASSERT_TRUE(fs::exists(screenshot));
   Image shot = read_image(screenshot);
   EXPECT_EQ(shot.width, 1280);

@@ -11,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "core/base64.h"
 #include "io/image.h"
 #include "support/studio_client.h"
 #include "support/studio_server.h"
@@ -387,10 +388,20 @@ TEST(PipelineServer, LimitsAnswer413And400NamingTheField) {
   auto c = client_for(server.port());
   json big = kRequest;
   big["prompt"] = std::string(70 * 1024, 'a');
-  auto r = submit(c, big);
+  auto r = c.Post("/v1/understand", big.dump(), "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
   EXPECT_NE(parse(r)["error"].get<std::string>().find("65536 bytes"), std::string::npos) << r->body;
+  // /v1/generate may carry a picture (init_image): its body may be larger, then its fields are checked.
+  r = submit(c, big);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(parse(r)["field"], "prompt");
+  big["prompt"] = std::string((4 << 20) + 1, 'a');
+  r = submit(c, big);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(parse(r)["error"].get<std::string>().find("4194304 bytes"), std::string::npos) << r->body;
 
   struct Case {
     const char* field;
@@ -450,6 +461,29 @@ TEST(PipelineServer, FailedJobsSayWhy) {
   EXPECT_EQ(refused["status"], "failed");
   EXPECT_NE(refused["error"].get<std::string>().find("codebook"), std::string::npos);
   EXPECT_EQ(wait_finished(c, parse(submit(c, kRequest))["id"])["status"], "done");  // the server carries on
+}
+
+// "Bring your own design": a picture sent as base64 becomes a variations job (its size in the settings), a body
+// larger than other routes accept included; what is not an image is a 400 naming init_image.
+TEST(PipelineServer, AnUploadedPictureIsVaried) {
+  TestServer server(fake_factory());
+  auto c = client_for(server.port());
+  couture::Image photo = couture::make_image(300, 200, 3, 255);
+  uint32_t state = 7;
+  for (auto& p : photo.pixels) p = uint8_t((state = state * 1664525u + 1013904223u) >> 24);  // noise: a big PNG
+  const std::string png = couture::encode_png(photo);
+  ASSERT_GT(png.size(), 64u * 1024);
+  json request = kRequest;
+  request["init_image"] = "data:image/png;base64," + couture::base64_encode(png);
+  auto r = submit(c, request);
+  ASSERT_EQ(r->status, 202) << r->body;
+  json job = wait_finished(c, parse(r)["id"]);
+  EXPECT_EQ(job["status"], "done");
+  EXPECT_EQ(job["settings"]["init_image_given"], "300x200");
+  request["init_image"] = couture::base64_encode("GIF89a not a png");
+  r = submit(c, request);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(parse(r)["field"], "init_image");
 }
 
 TEST(PipelineServer, VariationsPrimeWithAChosenCandidate) {

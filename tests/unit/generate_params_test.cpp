@@ -2,7 +2,9 @@
 // good requests keep every setting.
 #include <gtest/gtest.h>
 
+#include "core/base64.h"
 #include "generate/generate_params.h"
+#include "io/image.h"
 
 namespace couture {
 namespace {
@@ -114,6 +116,37 @@ TEST(GenerateParams, RefusesWrongTypesAndRangesNamingTheField) {
   json long_codes = ok;
   long_codes["init_codes"] = std::vector<int>(kMaxInitCodes + 1, 1);
   EXPECT_EQ(refusal(long_codes).first, "init_codes");
+}
+
+// A picture of one's own to vary arrives as base64 (or a data: URL); its size goes into the settings, never its
+// bytes; what is not an image, too large an image, or an image beside init_codes is refused naming init_image.
+TEST(GenerateParams, InitImageIsDecodedAndChecked) {
+  Image picture = make_image(30, 20, 3, 200);
+  picture.at(3, 4)[0] = 10;
+  const std::string png = encode_png(picture);
+  for (const std::string& text : {base64_encode(png), "data:image/png;base64," + base64_encode(png)}) {
+    auto p = GenerateParams::from_json({{"prompt", "셔츠"}, {"init_image", text}, {"num_init_codes", 24}});
+    ASSERT_TRUE(p.init_image);
+    EXPECT_EQ(p.init_image->width, 30);
+    EXPECT_EQ(p.init_image->height, 20);
+    EXPECT_EQ(p.init_image->at(3, 4)[0], 10);
+    EXPECT_EQ(p.settings_json()["init_image_given"], "30x20");
+    EXPECT_EQ(p.settings_json()["num_init_codes"], 24);
+    EXPECT_FALSE(p.to_json().contains("init_image_given"));
+    EXPECT_FALSE(p.to_json().contains("init_image"));
+  }
+  const std::string too_wide = base64_encode(encode_png(make_image(kMaxInitImageSide + 1, 1, 3)));
+  const json bad[] = {json(3), json("not base64!"), json(base64_encode("hello, not an image")), json(too_wide)};
+  for (const auto& value : bad) {
+    auto [field, message] = refusal({{"prompt", "셔츠"}, {"init_image", value}});
+    EXPECT_EQ(field, "init_image") << value.dump().substr(0, 80);
+    EXPECT_NE(message.find("init_image"), std::string::npos) << message;
+  }
+  EXPECT_NE(refusal({{"prompt", "셔츠"}, {"init_image", too_wide}}).second.find("exceeds the limit (2048"),
+            std::string::npos);
+  auto [field, message] = refusal({{"prompt", "셔츠"}, {"init_image", base64_encode(png)}, {"init_codes", {1, 2}}});
+  EXPECT_EQ(field, "init_image");
+  EXPECT_NE(message.find("not both"), std::string::npos) << message;
 }
 
 TEST(GenerateParams, RefusesUnknownFieldsAndNonObjects) {

@@ -5,7 +5,7 @@ import js from '@eslint/js';
 
 const browser = { document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly',
   setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly', URLSearchParams: 'readonly',
-  TextDecoder: 'readonly' };
+  TextDecoder: 'readonly', createImageBitmap: 'readonly' };
 const node = { process: 'readonly', console: 'readonly', fetch: 'readonly', URL: 'readonly', Buffer: 'readonly',
   document: 'readonly', getComputedStyle: 'readonly' };  // these two in the callbacks playwright runs in the page
 const rules = { ...js.configs.recommended.rules, eqeqeq: 'error', 'prefer-const': 'error', 'no-var': 'error' };

@@ -87,7 +87,23 @@ try {
       await page.waitForSelector('#error:not([hidden])');
       const refused = await page.textContent('#error');
       if (!refused.includes('notes.png')) throw new Error(`a file that is not a PNG says "${refused}"`);
-      return `4 images shown (${status}; ${meta}); all 16 on demand; a variation; a PNG read back; screenshot ${out}`;
+
+      // Bring your own design: a picture uploaded (scaled on the page, sent as init_image) becomes a third job,
+      // the variations of it; what is not a PNG or JPEG is refused on the page, naming the file.
+      await page.fill('#prompt', '네이비 스트라이프 셔츠');
+      await page.setInputFiles('#upload', { name: 'mine.png', mimeType: 'image/png', buffer: png });
+      await page.waitForSelector('#upload-preview:not([hidden])');
+      await page.click('#generate');
+      await page.waitForFunction(() => document.querySelectorAll('#history li').length === 3);
+      await imagesLoaded(page, 4);
+      const mine = await page.textContent('#result-meta');
+      if (!/내 이미지 변형 \(\d+x\d+\)/.test(mine)) throw new Error(`the upload's results say "${mine}"`);
+      await page.click('#upload-clear');
+      if (!await page.isHidden('#upload-preview')) throw new Error('the cleared upload is still shown');
+      await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
+      await page.waitForFunction(() => document.querySelector('#error').textContent.includes('notes.txt'));
+      return `4 images shown (${status}; ${meta}); all 16 on demand; a variation; a PNG read back; an upload varied; ` +
+        `screenshot ${out}`;
   });
   console.log(`studio: ${said}`);
 } catch (error) {
