@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "io/image.h"
+#include "support/free_port.h"
 #include "support/run_command.h"
 #include "serve/gallery.h"
 #include "support/studio_server.h"
@@ -109,6 +110,17 @@ TEST(PipelineBrowser, AServerThatStopsMidJobIsSaidSoAndGenerateWorksAgain) {
   EXPECT_NE(run.output.find("Generate works again"), std::string::npos) << run.output;
 }
 
+// SIGKILL leaves no goodbye: the real `couture serve` (default bundle) is killed while the page follows a job, and
+// a new one started on the same port; killed.mjs runs both servers itself.
+TEST(PipelineBrowser, AKilledServerIsSaidSoAndTheRestartLosesTheJob) {
+  if (auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why;
+  const fs::path model = fs::path(COUTURE_SOURCE_DIR) / "models/default";
+  auto run = testing::run_command("node " + (browser_dir / "killed.mjs").string() + " " + COUTURE_BINARY + " " +
+                                  model.string() + " " + std::to_string(testing::free_tcp_port()));
+  std::printf("%s", run.output.c_str());
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("Generate works again"), std::string::npos) << run.output;
+}
+
 }  // namespace
 }  // namespace couture
-

@@ -1,6 +1,7 @@
 // Opens a page of the studio in Debian's headless chromium (CHROMIUM overrides /usr/bin/chromium) with a fresh
 // profile, runs `body(page)`, and fails on any script error or Content-Security-Policy violation it saw (and on
-// requests that failed, unless `offline` says the test stops the server on purpose). Shared by the browser tests.
+// requests that failed, unless `offline` says the test stops the server on purpose; 'restart': and starts a new one,
+// which answers 404 for the old job). Shared by the browser tests.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +25,8 @@ export async function withPage(url, viewport, body, offline = false) {
     page.setDefaultTimeout(60000);
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
-      const refused = message.text().startsWith('Failed to load resource: net::');
+      const refused = message.text().startsWith('Failed to load resource: net::') ||
+        (offline === 'restart' && message.text().includes('status of 404'));  // a new server without the job
       if (message.type() === 'error' && !(offline && refused)) problems.push(`console error: ${message.text()}`);
     });
     await page.goto(url);
