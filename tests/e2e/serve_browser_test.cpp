@@ -110,6 +110,18 @@ TEST(PipelineBrowser, AServerThatStopsMidJobIsSaidSoAndGenerateWorksAgain) {
   EXPECT_NE(run.output.find("Generate works again"), std::string::npos) << run.output;
 }
 
+TEST(PipelineBrowser, BehindAnApiKeyTheLinkWithTheKeyOpensTheStudio) {
+  if (auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why;
+  ServerOptions options;
+  options.api_key = "k3y-for-the-browser.0123";
+  testing::TestServer server(testing::studio_generator_factory(), options);
+  auto run = testing::run_command("node " + (browser_dir / "apikey.mjs").string() + " " + server.url() + " " +
+                                  options.api_key);
+  std::printf("%s", run.output.c_str());
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_EQ(server.server().jobs().stats()["submitted_total"], 1);
+}
+
 // SIGKILL leaves no goodbye: the real `couture serve` (default bundle) is killed while the page follows a job, and
 // a new one started on the same port; killed.mjs runs both servers itself.
 TEST(PipelineBrowser, AKilledServerIsSaidSoAndTheRestartLosesTheJob) {
