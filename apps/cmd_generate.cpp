@@ -183,6 +183,7 @@ COUTURE_COMMAND("generate", "Candidate designs for a Korean description: sample 
   cmd.add_option("prompt", o.prompt, "The description (at most 200 characters)");
   cmd.add_option("--prompt-file", o.prompt_file, "One prompt per line; each result in OUT/prompt-NNNN/");
   couture::app::add_sampling_options(cmd, o.params);
+  cmd.get_option("--seed")->description("Candidate i uses seed + i (default: a random seed, printed)")->default_str("");
   cmd.add_option("--init-image", o.init_image, "Variations of this design: keep its first code rows, generate the rest");
   cmd.add_option("--init-codes", o.init_codes_kept, "Codes kept from --init-image (0: the original's 43.75%)");
   cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");
