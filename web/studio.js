@@ -24,6 +24,7 @@ function sentence(part, picker, value) {
 let config = null;  // GET /v1/config
 const state = {
   job: null, source: null, poll: null, showAll: false, current: null, gallery: null, next: null, initImage: null,
+  compare: new Map(),  // rank -> result, the candidates ticked for side-by-side comparison
 };
 const pickers = {};
 
@@ -300,6 +301,7 @@ function showProgress(job) {
 }
 
 function render(job) {
+  if (state.current !== job) state.compare.clear();
   state.current = job;
   const results = $('results');
   results.replaceChildren();
@@ -315,6 +317,7 @@ function render(job) {
   more.hidden = job.results.length <= s.top;
   more.textContent = state.showAll ? `상위 ${s.top}개만 보기` : `전체 ${job.results.length}개 보기`;
   document.querySelectorAll('.history li').forEach((li) => li.classList.toggle('current', li.dataset.id === job.id));
+  updateCompare();
 }
 
 function card(job, r) {
@@ -344,8 +347,40 @@ function card(job, r) {
     $('fresh-seed').checked = false;
     $('prompt').focus();
   });
+  const tick = el('input', { type: 'checkbox', checked: state.compare.has(r.rank) });
+  tick.addEventListener('change', () => {
+    if (tick.checked) state.compare.set(r.rank, r);
+    else state.compare.delete(r.rank);
+    updateCompare();
+  });
+  const pick = el('label', { className: 'pick', title: '두 개 이상 고르면 나란히 크게 봅니다' }, tick, '비교');
   return el('div', { className: r.rank === 0 ? 'card best' : 'card' }, img, meta, seed,
-    el('div', { className: 'tools' }, download, vary, reuse));
+    el('div', { className: 'tools' }, download, vary, reuse, pick));
+}
+
+function updateCompare() {
+  const button = $('compare-open');
+  button.hidden = state.compare.size < 2;
+  button.textContent = `고른 ${state.compare.size}개 나란히 보기`;
+}
+
+// The ticked candidates side by side, each at the largest whole-number scale that fits (pixels stay pixels).
+function openCompare() {
+  const chosen = [...state.compare.values()].sort((a, b) => a.rank - b.rank);
+  const body = $('compare-body');
+  body.replaceChildren();
+  const room = Math.min((window.innerWidth * 0.9) / chosen.length - 16, window.innerHeight * 0.8 - 60);
+  for (const r of chosen) {
+    const img = el('img', { src: r.url, alt: `${r.rank + 1}위 후보` });
+    img.addEventListener('load', () => {
+      const scale = Math.max(1, Math.floor(room / img.naturalWidth));
+      img.style.width = `${img.naturalWidth * scale}px`;
+      img.style.height = `${img.naturalHeight * scale}px`;
+      img.dataset.scale = String(scale);
+    });
+    body.append(el('figure', {}, img, el('figcaption', { textContent: `${r.rank + 1}위 · 시드 ${r.seed}` })));
+  }
+  $('compare').showModal();
 }
 
 // One job in the list: open it, mark it (when the server keeps a gallery), delete it.
@@ -570,6 +605,8 @@ async function main() {
   $('gallery-more').addEventListener('click', () => loadGallery(true));
   $('load-png').addEventListener('change', (event) => loadPng(event.target.files[0]));
   $('upload').addEventListener('change', (event) => loadUpload(event.target.files[0]));
+  $('compare-open').addEventListener('click', openCompare);
+  $('compare-close').addEventListener('click', () => $('compare').close());
   $('upload-clear').addEventListener('click', clearUpload);
   document.addEventListener('dragover', (event) => event.preventDefault());
   document.addEventListener('drop', (event) => {

@@ -57,6 +57,21 @@ try {
       const meta = await page.textContent('#result-meta');
       await page.screenshot({ path: out, fullPage: true });
 
+      // Two candidates ticked and compared side by side, each at a whole-number scale of at least 2 (pixels stay
+      // pixels); the dialog closes.
+      await page.check('#results .card:nth-child(1) .pick input');
+      if (!await page.isHidden('#compare-open')) throw new Error('a comparison is offered for one candidate');
+      await page.check('#results .card:nth-child(3) .pick input');
+      await page.click('#compare-open');
+      await page.waitForFunction(() => [...document.querySelectorAll('#compare-body img')]
+        .filter((img) => img.dataset.scale).length === 2);
+      const scales = await page.$$eval('#compare-body img', (images) => images.map((img) =>
+        img.getBoundingClientRect().width / img.naturalWidth));
+      if (scales.length !== 2 || scales.some((k) => k < 2 || Math.abs(k - Math.round(k)) > 1e-6))
+        throw new Error(`compared at scales ${scales}`);
+      await page.click('#compare-close');
+      if (await page.$eval('#compare', (dialog) => dialog.open)) throw new Error('the comparison stays open');
+
       // Every candidate on demand, a PNG link per card, and "variations of this one" as a second job in the history.
       await page.click('#show-all');
       await imagesLoaded(page, 16);
@@ -102,7 +117,8 @@ try {
       if (!await page.isHidden('#upload-preview')) throw new Error('the cleared upload is still shown');
       await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
       await page.waitForFunction(() => document.querySelector('#error').textContent.includes('notes.txt'));
-      return `4 images shown (${status}; ${meta}); all 16 on demand; a variation; a PNG read back; an upload varied; ` +
+      return `4 images shown (${status}; ${meta}); two compared side by side; all 16 on demand; a variation; ` +
+        `a PNG read back; an upload varied; ` +
         `screenshot ${out}`;
   });
   console.log(`studio: ${said}`);
