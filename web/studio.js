@@ -322,6 +322,7 @@ function render(job) {
 
 function card(job, r) {
   const img = el('img', { src: r.url, alt: `${r.rank + 1}위 후보`, className: 'result-img', decoding: 'async' });
+  img.addEventListener('load', () => fitWhole(img));
   const meta = el('div', { className: 'meta' }, el('b', { textContent: `${r.rank + 1}위` }),
     el('span', { textContent: `점수 ${r.score.toFixed(3)}` }));
   const seed = el('div', { className: 'seed-line', textContent: `시드 ${r.seed} · 후보 #${r.index}` });
@@ -356,6 +357,15 @@ function card(job, r) {
   const pick = el('label', { className: 'pick', title: '두 개 이상 고르면 나란히 크게 봅니다' }, tick, '비교');
   return el('div', { className: r.rank === 0 ? 'card best' : 'card' }, img, meta, seed,
     el('div', { className: 'tools' }, download, vary, reuse, pick));
+}
+
+// A design at the largest whole-number scale its card allows: every model pixel the same number of screen pixels.
+function fitWhole(img) {
+  if (!img.naturalWidth) return;
+  img.style.width = img.style.height = '';  // measure the card's own width
+  const scale = Math.max(1, Math.floor(img.clientWidth / img.naturalWidth));
+  img.style.width = `${img.naturalWidth * scale}px`;
+  img.style.height = `${img.naturalHeight * scale}px`;
 }
 
 function updateCompare() {
@@ -606,6 +616,7 @@ async function main() {
   $('load-png').addEventListener('change', (event) => loadPng(event.target.files[0]));
   $('upload').addEventListener('change', (event) => loadUpload(event.target.files[0]));
   $('compare-open').addEventListener('click', openCompare);
+  window.addEventListener('resize', () => document.querySelectorAll('#results img.result-img').forEach(fitWhole));
   $('compare-close').addEventListener('click', () => $('compare').close());
   $('upload-clear').addEventListener('click', clearUpload);
   document.addEventListener('dragover', (event) => event.preventDefault());

@@ -57,6 +57,14 @@ try {
       const meta = await page.textContent('#result-meta');
       await page.screenshot({ path: out, fullPage: true });
 
+      // Each card shows its design at a whole-number scale (every model pixel the same size on screen).
+      await page.waitForFunction(() => [...document.querySelectorAll('#results img.result-img')]
+        .every((img) => img.style.width !== ''));
+      const cardScales = await page.$$eval('#results img.result-img', (images) => images.map((img) =>
+        img.getBoundingClientRect().width / img.naturalWidth));
+      if (cardScales.some((k) => k < 1 || Math.abs(k - Math.round(k)) > 1e-6))
+        throw new Error(`cards drawn at scales ${cardScales}`);
+
       // Two candidates ticked and compared side by side, each at a whole-number scale of at least 2 (pixels stay
       // pixels); the dialog closes.
       await page.check('#results .card:nth-child(1) .pick input');
