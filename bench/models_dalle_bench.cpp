@@ -5,6 +5,11 @@
 // linear interpolation over all 256 steps (marked "extrapolated").
 #include <ATen/autocast_mode.h>
 #include <CLI/CLI.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
 
 #include <cstdio>
 #include <sstream>
@@ -26,7 +31,7 @@ namespace {
 
 struct Options {
   bench::Options common;
-  std::string preset = "kodalle", child_case, dump_path;
+  std::string preset = "kodalle", child_case, dump_path, profile_path;
   int64_t candidates = 16;
 };
 
@@ -111,6 +116,98 @@ json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t ca
   out["tokens_per_s"] = double(candidates * N) / out["seconds"].get<double>();
   out["tokens"] = candidates * N;
   return out;
+}
+
+// Where one KV-cached bf16 sampling run spends its time, by operator: LibTorch's legacy profiler records every
+// operator's start and end on this thread; an operator's self time is its time less its children's (aten::linear
+// holds aten::addmm), so the self times add up to the run. Matrix products are split by their shapes, which say
+// which layer they are. Written as a markdown table to `path`.
+void profile_sampling(const Options& o) {
+  namespace prof = torch::autograd::profiler;
+  Dalle model = make_model(o, at::kBFloat16);
+  auto caption = random_caption(model->config(), 1);
+  SampleParams params;
+  params.n = o.candidates;
+  params.seed = 42;
+  params.use_cache = true;
+  sample_codes(model, caption, params);  // warm-up
+  prof::thread_event_lists lists;
+  const double start = bench::now();
+  {
+    prof::TLSLegacyProfilerGuard guard(
+        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true),
+        [&](const prof::thread_event_lists& events) { lists = events; });
+    sample_codes(model, caption, params);
+  }
+  const double wall = bench::now() - start;
+  struct Total {
+    double self_us = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, Total> totals;
+  for (const auto& events : lists) {
+    struct Open {
+      const prof::LegacyEvent* event;
+      std::string key;
+      double children_us = 0;
+    };
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kindStr() == "push") {
+        std::string key = e.name();
+        const bool product = key == "aten::mm" || key == "aten::addmm" || key == "aten::bmm" || key == "aten::baddbmm";
+        if (product) {  // the shapes name the layer: [B,in] x [in,out]
+          key += " ";
+          for (const auto& shape : e.shapes()) {
+            if (shape.empty()) continue;
+            key += "[";
+            for (size_t i = 0; i < shape.size(); ++i) {
+              if (i) key += ',';
+              key += std::to_string(shape[i]);
+            }
+            key += "]";
+          }
+        }
+        stack.push_back({&e, key});
+      } else if (e.kindStr() == "pop" && !stack.empty()) {
+        Open top = stack.back();
+        stack.pop_back();
+        const double us = top.event->cpuElapsedUs(e);
+        totals[top.key].self_us += us - top.children_us;
+        totals[top.key].calls += 1;
+        if (!stack.empty()) stack.back().children_us += us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Total>> rows(totals.begin(), totals.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  double profiled = 0;
+  for (const auto& [name, t] : rows) profiled += t.self_us;
+  std::ostringstream md;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "Preset %s, %lld candidates x %lld codes, bf16 weights, KV cache, %d threads: %.2f s under the profiler "
+                "(operators' self time %.2f s).\n\n| operator (matrix products by input shapes) | calls | self s | "
+                "share |\n|---|---:|---:|---:|\n",
+                o.preset.c_str(), (long long)o.candidates, (long long)model->config().image_seq_len(), threads(), wall,
+                profiled / 1e6);
+  md << line;
+  double rest = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& [name, t] = rows[i];
+    if (i >= 25) {
+      rest += t.self_us;
+      continue;
+    }
+    std::snprintf(line, sizeof line, "| `%s` | %lld | %.3f | %.1f%% |\n", name.c_str(), (long long)t.calls,
+                  t.self_us / 1e6, 100.0 * t.self_us / profiled);
+    md << line;
+  }
+  std::snprintf(line, sizeof line, "| (%zu other operators) | | %.3f | %.1f%% |\n", rows.size() > 25 ? rows.size() - 25 : 0,
+                rest / 1e6, 100.0 * rest / profiled);
+  md << line;
+  std::printf("%s", md.str().c_str());
+  std::ofstream(o.profile_path) << md.str();
 }
 
 json run_training(const Options& o, bool autocast) {
@@ -229,10 +326,16 @@ int main(int argc, char** argv) {
   app.add_option("--candidates", o.candidates, "Candidates per sampling run");
   app.add_option("--case", o.child_case, "Run one case and print its result (used internally)");
   app.add_option("--dump", o.dump_path, "With --case: save the sampled codes and first logits here");
+  app.add_option("--profile", o.profile_path,
+                 "Instead of the cases: profile one bf16 KV-cached sampling run by operator, a markdown table here");
   CLI11_PARSE(app, argc, argv);
   if (o.common.quick && preset_option->count() == 0) o.preset = "fmnist";
   init_torch_threads(o.common.threads);
   try {
+    if (!o.profile_path.empty()) {
+      profile_sampling(o);
+      return 0;
+    }
     if (!o.child_case.empty()) {
       std::printf("RESULT %s\n", run_child(o).dump().c_str());
       return 0;
