@@ -27,7 +27,7 @@ struct Options {
 
 void run(Options& o) {
   o.eval.sampling.prompt = "-";  // set per caption; validated here so that bad options fail before loading
-  o.eval.sampling.validate();
+  o.eval.sampling.validate(/*merged=*/false);
   if (!o.prompts_file.empty()) {
     auto file = couture::read_eval_prompts(o.prompts_file);
     if (file.skipped)

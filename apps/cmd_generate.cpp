@@ -106,12 +106,12 @@ void run(GenerateOptions& o) {
   const std::vector<std::string> prompts = o.prompt_file.empty() ? std::vector<std::string>{o.prompt}
                                                                  : read_prompts(o.prompt_file);
   o.params.prompt = prompts.front();
-  o.params.validate();  // options are checked before the model loads
+  o.params.validate(/*merged=*/false);  // options are checked before the model loads
   for (size_t i = 0; i < prompts.size(); ++i) {
     couture::GenerateParams p = o.params;
     p.prompt = prompts[i];
     try {
-      p.validate();
+      p.validate(/*merged=*/false);
     } catch (const couture::InputError& e) {
       throw couture::InputError((o.prompt_file.empty() ? std::string("prompt") : o.prompt_file + ":" +
                                 std::to_string(i + 1)) + ": " + e.what());

@@ -17,6 +17,8 @@ inline void add_sampling_options(CLI::App& cmd, GenerateParams& p) {
   cmd.add_option("--top-k", p.top_k, "Keep the k most likely codes (0: off)");
   cmd.add_option("--top-p", p.top_p, "Keep the smallest set of codes holding this probability (1: off)");
   cmd.add_option("--cond-scale", p.cond_scale, "Classifier-free guidance scale (1: off)");
+  cmd.add_option("--negative-prompt", p.negative_prompt,
+                 "What guidance steers away from instead of the empty caption (e.g. 체크); needs --cond-scale != 1");
   cmd.add_option("--attribute-weight", p.attribute_weight,
                  "Rerank by the category, colour and print the prompt names too (0: similarity alone)");
 }

@@ -158,6 +158,11 @@ EvalPromptFile read_eval_prompts(const std::filesystem::path& file) {
           *field = it->get<std::string>();
         if (!problem.empty()) break;
       }
+      const auto negative = j.find("negative_prompt");
+      if (problem.empty() && negative != j.end()) {
+        if (negative->is_string()) e.negative_prompt = negative->get<std::string>();
+        else problem = "field 'negative_prompt' must be a string";
+      }
     }
     if (problem.empty()) {
       out.prompts.push_back(std::move(e));
@@ -218,6 +223,7 @@ GenerateEvalResult evaluate_generation(Generator& generator, const LoadedJudge& 
     if (from_list) {
       const auto& e = options.prompt_list[size_t(p)];
       params.prompt = e.prompt;
+      params.negative_prompt = e.negative_prompt.empty() ? options.sampling.negative_prompt : e.negative_prompt;
       shown = {-1, e.prompt, e.category, e.colour, e.print, {}};
       if (auto it = record_with.find(e.category + "|" + e.colour + "|" + e.print); it != record_with.end())
         record_index = it->second, shown.record = record_index;

@@ -31,8 +31,10 @@ class Dataset;
 // A prompt written by hand with the attributes it asks for (a line of a --prompts-file).
 struct EvalPrompt {
   std::string prompt, category, colour, print;
+  std::string negative_prompt;  // optional: this prompt's own (else the sampling settings')
 };
-// JSON lines {"prompt", "category", "colour", "print"} (K-Fashion label values; "#" lines and blank lines skipped).
+// JSON lines {"prompt", "category", "colour", "print"[, "negative_prompt"]} (K-Fashion label values; "#" lines and
+// blank lines skipped).
 // Bad lines are skipped and counted in `skipped`, the first one named in `first_problem`; InputError when the file
 // cannot be read or holds no good line.
 struct EvalPromptFile {

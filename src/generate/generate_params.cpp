@@ -53,25 +53,40 @@ size_t utf8_length(const std::string& text, const std::string& field) {
   return utf8::count_chars(text);
 }
 
-void GenerateParams::validate() const {
-  size_t chars = utf8_length(prompt, "prompt");
+namespace {
+
+// A caption's length and characters (the prompt's rules); true when it is blank.
+bool check_caption(const std::string& text, const std::string& field) {
+  size_t chars = utf8_length(text, field);
   if (chars > size_t(kMaxPromptChars))
-    throw FieldError("prompt", "prompt has " + std::to_string(chars) + " characters; at most " +
-                                   std::to_string(kMaxPromptChars) + " are allowed");
+    throw FieldError(field, field + " has " + std::to_string(chars) + " characters; at most " +
+                                std::to_string(kMaxPromptChars) + " are allowed");
   bool blank = true;
-  for (size_t i = 0; i < prompt.size();) {
-    char32_t cp = utf8::next(prompt, i);
+  for (size_t i = 0; i < text.size();) {
+    char32_t cp = utf8::next(text, i);
     // Control characters have no place in a caption and would corrupt logs and PNG text; tabs and line breaks
     // are spacing.
     if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F)
-      throw FieldError("prompt", "prompt contains the control character U+" + [&] {
+      throw FieldError(field, field + " contains the control character U+" + [&] {
         char hex[8];
         std::snprintf(hex, sizeof hex, "%04X", unsigned(cp));
         return std::string(hex);
       }());
     if (cp != ' ' && cp != '\t' && cp != '\n' && cp != '\r') blank = false;
   }
-  if (blank) throw FieldError("prompt", "prompt is empty; describe the garment (e.g. 상의에서 색상은 레드이다.)");
+  return blank;
+}
+
+}  // namespace
+
+void GenerateParams::validate(bool merged) const {
+  if (check_caption(prompt, "prompt"))
+    throw FieldError("prompt", "prompt is empty; describe the garment (e.g. 상의에서 색상은 레드이다.)");
+  if (!negative_prompt.empty()) {
+    check_caption(negative_prompt, "negative_prompt");
+    if (merged && cond_scale == 1.0)
+      throw FieldError("negative_prompt", "negative_prompt steers guidance: give a cond_scale other than 1");
+  }
 
   auto int_range = [](int v, int lo, int hi, const char* field) {
     if (v < lo || v > hi)
@@ -105,6 +120,7 @@ void GenerateParams::validate() const {
 json GenerateParams::settings_json() const {
   json j = {{"n", n},         {"top", top},     {"seed", seed},           {"temperature", temperature},
             {"top_k", top_k}, {"top_p", top_p}, {"cond_scale", cond_scale}, {"attribute_weight", attribute_weight}};
+  if (!negative_prompt.empty()) j["negative_prompt"] = negative_prompt;
   if (!init_codes.empty()) {
     j["init_codes_given"] = init_codes.size();
     j["num_init_codes"] = num_init_codes;
@@ -132,6 +148,9 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
     if (key == "prompt") {
       if (!value.is_string()) throw FieldError(key, "prompt must be a string, got " + shown(value));
       p.prompt = value.get<std::string>();
+    } else if (key == "negative_prompt") {
+      if (!value.is_string()) throw FieldError(key, "negative_prompt must be a string, got " + shown(value));
+      p.negative_prompt = value.get<std::string>();
     } else if (key == "n") {
       p.n = int(get_int(value, key, 1, kMaxCandidates));
     } else if (key == "top") {
@@ -173,8 +192,9 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
     } else {
       std::string name = shown(json(key));
       throw FieldError(name.substr(1, name.size() - 2),
-                       "unknown field " + name + "; the fields are prompt, n, top, seed, temperature, top_k, "
-                       "top_p, cond_scale, attribute_weight, init_codes, num_init_codes, init_image");
+                       "unknown field " + name + "; the fields are prompt, negative_prompt, n, top, seed, "
+                       "temperature, top_k, top_p, cond_scale, attribute_weight, init_codes, num_init_codes, "
+                       "init_image");
     }
   }
   if (validate) p.validate();

@@ -42,6 +42,9 @@ struct LoadParams {
 
 struct GenerateParams {
   std::string prompt;
+  // What guidance steers away from (AUTOMATIC1111's negative prompt): the caption guidance contrasts the prompt
+  // with, instead of the empty one. Needs cond_scale other than 1; empty: the empty caption.
+  std::string negative_prompt;
   int n = 16;               // candidates sampled
   int top = 4;              // best kept after reranking
   uint64_t seed = 0;        // candidate i uses seed + i
@@ -58,8 +61,9 @@ struct GenerateParams {
   // size) and uses its codes as init_codes. In JSON: "init_image", a base64 PNG or JPEG (a data: URL too).
   std::shared_ptr<const Image> init_image;
 
-  // Checks ranges; throws FieldError naming the field ("n must be an integer 1..64, got 100").
-  void validate() const;
+  // Checks ranges; throws FieldError naming the field ("n must be an integer 1..64, got 100"). `merged` false: the
+  // bundle's defaults are still to come, so what depends on them (a negative prompt needs guidance) waits.
+  void validate(bool merged = true) const;
   nlohmann::json to_json() const;
   // Unknown fields, wrong types and out-of-range values are a FieldError naming the field. Absent fields keep
   // their defaults; the result is validated unless `validate` is false (when defaults are still to be merged).

@@ -69,6 +69,8 @@ class BundleGenerator : public Generator {
     sp.top_k = params.top_k;
     sp.top_p = params.top_p;
     sp.cond_scale = params.cond_scale;
+    if (!params.negative_prompt.empty())
+      sp.negative_text = ids_tensor(tokenizer_->encode(params.negative_prompt, size_t(dc.text_seq_len)).ids);
     if (params.init_image) {  // a picture of the user's own: its codes, as for a design of ours
       sp.init_codes = torch::tensor(encode_image(*params.init_image), torch::kLong);
       sp.num_init_codes = params.num_init_codes > 0 ? std::min<int64_t>(params.num_init_codes, dc.image_seq_len())

@@ -108,11 +108,17 @@ SampleResult sample_codes(Dalle& model, const at::Tensor& text, const SamplePara
                       text.numel());
   EvalScope eval(*model);
 
-  // Prefix rows: the caption, and with guidance the null caption. Each is computed once; decoding rows are the
-  // n candidates conditioned on row 0, then (guidance) the same n candidates on row 1.
+  // Prefix rows: the caption, and with guidance the null (or negative) caption. Each is computed once; decoding rows
+  // are the n candidates conditioned on row 0, then (guidance) the same n candidates on row 1.
   const bool guided = p.cond_scale != 1.0;
   auto captions = text.reshape({1, T}).to(at::kLong);
-  if (guided) captions = at::cat({captions, model->null_caption(1)});
+  if (guided) {
+    COUTURE_CHECK_INPUT(!p.negative_text.defined() || p.negative_text.numel() == T,
+                        "sampling: the negative caption must hold text_seq_len = ", T, " ids, got ",
+                        p.negative_text.numel());
+    captions = at::cat({captions, p.negative_text.defined() ? p.negative_text.reshape({1, T}).to(at::kLong)
+                                                            : model->null_caption(1)});
+  }
   const int64_t P = captions.size(0);
   std::vector<int64_t> rows(size_t(p.n), 0);
   if (guided) rows.insert(rows.end(), size_t(p.n), 1);

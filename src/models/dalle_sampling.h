@@ -22,6 +22,7 @@ struct SampleParams {
   // and image) as dalle_pytorch does, so 0.5 keeps every image code of the kodalle layout. < 0: off.
   double filter_thres = -1;
   double cond_scale = 1.0;   // guidance: null + (cond - null) * cond_scale; 1: off (needs text_pad_id)
+  at::Tensor negative_text;  // [T] ids: with guidance, the caption steered away from instead of the null caption
   at::Tensor init_codes;     // [N] or [1, N]: codes of a design to vary
   int64_t num_init_codes = 0;  // its first codes kept, the rest generated
   bool use_cache = true;     // false: one full forward per step, as the original

@@ -149,6 +149,31 @@ TEST(GenerateParams, InitImageIsDecodedAndChecked) {
   EXPECT_NE(message.find("not both"), std::string::npos) << message;
 }
 
+// A negative prompt is a caption too (same length and character rules), goes into the settings, and needs
+// guidance once the bundle's defaults are in; before they are, that check waits.
+TEST(GenerateParams, NegativePromptSteersGuidance) {
+  auto p = GenerateParams::from_json({{"prompt", "줄무늬 셔츠"}, {"negative_prompt", "체크 셔츠"}, {"cond_scale", 2.0}});
+  EXPECT_EQ(p.negative_prompt, "체크 셔츠");
+  EXPECT_EQ(p.settings_json()["negative_prompt"], "체크 셔츠");
+  EXPECT_FALSE(GenerateParams::from_json({{"prompt", "셔츠"}}).settings_json().contains("negative_prompt"));
+  EXPECT_EQ(refusal({{"prompt", "셔츠"}, {"negative_prompt", 3}, {"cond_scale", 2.0}}).first, "negative_prompt");
+  EXPECT_EQ(refusal({{"prompt", "셔츠"}, {"negative_prompt", std::string(201, 'a')}, {"cond_scale", 2.0}}).first,
+            "negative_prompt");
+  EXPECT_EQ(refusal({{"prompt", "셔츠"}, {"negative_prompt", "a\u0007"}, {"cond_scale", 2.0}}).first,
+            "negative_prompt");
+  auto [field, message] = refusal({{"prompt", "셔츠"}, {"negative_prompt", "체크"}});
+  EXPECT_EQ(field, "negative_prompt");
+  EXPECT_NE(message.find("cond_scale"), std::string::npos) << message;
+  GenerateParams before_defaults;
+  before_defaults.prompt = "셔츠", before_defaults.negative_prompt = "체크";
+  EXPECT_NO_THROW(before_defaults.validate(/*merged=*/false));
+  EXPECT_THROW(before_defaults.validate(), FieldError);
+  EXPECT_NO_THROW(with_defaults(before_defaults, SamplingDefaults::from_json({{"cond_scale", 2.0}}),
+                                [](const std::string&) { return false; }));
+  EXPECT_EQ(SamplingDefaults::from_json({{"cond_scale", 2.0}}).to_json().size(), 1u);
+  EXPECT_THROW(SamplingDefaults::from_json({{"negative_prompt", "체크"}}), FieldError);  // a request's own
+}
+
 TEST(GenerateParams, RefusesUnknownFieldsAndNonObjects) {
   auto [field, message] = refusal({{"prompt", "상의"}, {"model", "/etc/passwd"}});
   EXPECT_EQ(field, "model");

@@ -150,6 +150,27 @@ TEST(DalleSampling, GuidanceScaleZeroIsTheNullCaption) {
   EXPECT_THROW(sample_codes(plain, caption(), p), InputError);
 }
 
+// A negative caption takes the null caption's place in guidance: the null caption given as the negative changes
+// nothing, scale 0 samples from the negative alone, and another negative steers the codes elsewhere.
+TEST(DalleSampling, ANegativeCaptionReplacesTheNullOne) {
+  Dalle model = tiny(false, /*mask_padding=*/true);
+  SampleParams p;
+  p.n = 3, p.seed = 9, p.cond_scale = 3;
+  auto plain = sample_codes(model, caption(), p).codes;
+  p.negative_text = model->null_caption(1).reshape({-1});
+  EXPECT_TRUE(plain.equal(sample_codes(model, caption(), p).codes));
+  const at::Tensor negative = ids({5, 6, 7, kPad, kPad, kPad});
+  p.negative_text = negative;
+  EXPECT_FALSE(plain.equal(sample_codes(model, caption(), p).codes));
+  p.cond_scale = 0;
+  auto from_negative = sample_codes(model, caption(), p).codes;
+  SampleParams unguided = p;
+  unguided.cond_scale = 1, unguided.negative_text = at::Tensor();
+  EXPECT_TRUE(from_negative.equal(sample_codes(model, negative, unguided).codes));
+  p.negative_text = ids({5, 6});
+  EXPECT_THROW(sample_codes(model, caption(), p), InputError);
+}
+
 TEST(DalleSampling, PrimingKeepsTheFirstCodesAndReportsProgress) {
   Dalle model = tiny(true);
   EXPECT_EQ(original_init_codes(256), 112);
