@@ -184,6 +184,8 @@ async function generate(variation) {
     temperature: number('temperature'), top_k: number('top_k'), top_p: number('top_p'), cond_scale: number('cond_scale'),
     attribute_weight: number('attribute_weight'),
   };
+  const negative = $('negative_prompt').value.trim();
+  if (negative) body.negative_prompt = negative;
   if (variation) body.variation_of = variation;
   else if (state.initImage) body.init_image = state.initImage;
   showError('');
@@ -310,7 +312,8 @@ function render(job) {
   $('result-prompt').textContent = job.prompt;
   const s = job.settings;
   $('result-meta').textContent = `시드 ${s.seed} · 후보 ${s.n}개 중 상위 ${Math.min(s.top, job.results.length)}개` +
-    (s.init_codes_given ? ' · 변형' : '') + (s.init_image_given ? ` · 내 이미지 변형 (${s.init_image_given})` : '');
+    (s.init_codes_given ? ' · 변형' : '') + (s.init_image_given ? ` · 내 이미지 변형 (${s.init_image_given})` : '') +
+    (s.negative_prompt ? ` · 네거티브: ${s.negative_prompt}` : '');
   const shown = state.showAll ? job.results : job.results.slice(0, s.top);
   for (const r of shown) results.append(card(job, r));
   const more = $('show-all');
@@ -344,6 +347,7 @@ function card(job, r) {
     setPrompt(job.prompt);
     for (const name of SETTINGS)
       if (job.settings[name] !== undefined) $(name).value = job.settings[name];
+    $('negative_prompt').value = job.settings.negative_prompt || '';
     $('seed').value = String(r.seed);
     $('fresh-seed').checked = false;
     $('prompt').focus();
@@ -530,6 +534,7 @@ async function loadPng(file) {
   setPrompt(p.prompt);
   const settings = p.settings || {};
   for (const name of SETTINGS) if (typeof settings[name] === 'number') $(name).value = settings[name];
+  $('negative_prompt').value = typeof settings.negative_prompt === 'string' ? settings.negative_prompt : '';
   if ([...$('n').options].some((o) => Number(o.value) === settings.n)) $('n').value = settings.n;
   if (Number.isInteger(p.seed)) {
     $('seed').value = String(p.seed);

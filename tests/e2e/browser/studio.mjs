@@ -114,13 +114,16 @@ try {
       // Bring your own design: a picture uploaded (scaled on the page, sent as init_image) becomes a third job,
       // the variations of it; what is not a PNG or JPEG is refused on the page, naming the file.
       await page.fill('#prompt', '네이비 스트라이프 셔츠');
+      await page.$eval('#negative_prompt', (input) => { input.value = '체크'; });  // in the closed 고급 설정,
+      await page.$eval('#cond_scale', (input) => { input.value = '2'; });  // with the guidance it steers
       await page.setInputFiles('#upload', { name: 'mine.png', mimeType: 'image/png', buffer: png });
       await page.waitForSelector('#upload-preview:not([hidden])');
       await page.click('#generate');
       await page.waitForFunction(() => document.querySelectorAll('#history li').length === 3);
       await imagesLoaded(page, 4);
       const mine = await page.textContent('#result-meta');
-      if (!/내 이미지 변형 \(\d+x\d+\)/.test(mine)) throw new Error(`the upload's results say "${mine}"`);
+      if (!/내 이미지 변형 \(\d+x\d+\)/.test(mine) || !mine.includes('네거티브: 체크'))
+        throw new Error(`the upload's results (with a negative prompt) say "${mine}"`);
       await page.click('#upload-clear');
       if (!await page.isHidden('#upload-preview')) throw new Error('the cleared upload is still shown');
       await page.setInputFiles('#upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
