@@ -337,10 +337,6 @@ nlohmann::ordered_json GenerateEvalResult::to_json() const {
 }
 
 std::string GenerateEvalResult::markdown() const {
-  auto row = [](const std::string& name, const AttributeHits& h) {
-    return "| " + name + " | " + fmt(h.rate(h.category)) + " | " + fmt(h.rate(h.colour)) + " | " +
-           fmt(h.rate(h.print)) + " | " + fmt(h.rate(h.all)) + " |\n";
-  };
   auto ratio = [&](int64_t AttributeHits::*field) {
     const double c = ceiling.rate(ceiling.*field);
     return c > 0 ? fmt(top1.rate(top1.*field) / c, 2) : std::string("-");
@@ -348,13 +344,14 @@ std::string GenerateEvalResult::markdown() const {
   const std::string N = std::to_string(n), K = std::to_string(top);
   std::string s = "Attribute accuracy (the judge's reading; " + std::to_string(prompts) + " test captions, " + N +
                   " candidates each):\n\n| images | category | colour | print | all three |\n|---|---|---|---|---|\n";
-  s += row("real test images (the ceiling, " + std::to_string(real_test) + ")", ceiling);
+  s += ceiling.markdown_row("real test images (the ceiling, " + std::to_string(real_test) + ")");
   if (tokenized.n > 0)  // prompts without a real image that shows them leave this row
-    s += row("the same captions' real images through the VQGAN (" + std::to_string(tokenized.n) + ")", tokenized);
-  s += row("top-1 of " + N + " (reranked)", top1);
-  s += row("top-" + K + " of " + N + " (reranked)", topk);
-  s += row(K + " random of " + N, randomk);
-  s += row("some candidate of " + N + " (what a perfect reranker would keep first)", any);
+    s += tokenized.markdown_row("the same captions' real images through the VQGAN (" + std::to_string(tokenized.n) +
+                                ")");
+  s += top1.markdown_row("top-1 of " + N + " (reranked)");
+  s += topk.markdown_row("top-" + K + " of " + N + " (reranked)");
+  s += randomk.markdown_row(K + " random of " + N);
+  s += any.markdown_row("some candidate of " + N + " (what a perfect reranker would keep first)");
   s += "| top-1 / ceiling | " + ratio(&AttributeHits::category) + " | " + ratio(&AttributeHits::colour) + " | " +
        ratio(&AttributeHits::print) + " | " + ratio(&AttributeHits::all) + " |\n\n";
   s += "| figure | generated | reference |\n|---|---|---|\n";

@@ -15,9 +15,9 @@ namespace couture {
 
 namespace {
 
-std::string fmt(double v, int digits = 3) {
+std::string fmt(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  std::snprintf(buf, sizeof buf, "%.3f", v);
   return buf;
 }
 
@@ -122,18 +122,14 @@ nlohmann::ordered_json RerankEvalResult::to_json() const {
 }
 
 std::string RerankEvalResult::markdown() const {
-  auto row = [](const std::string& name, const AttributeHits& h) {
-    return "| " + name + " | " + fmt(h.rate(h.category)) + " | " + fmt(h.rate(h.colour)) + " | " +
-           fmt(h.rate(h.print)) + " | " + fmt(h.rate(h.all)) + " |\n";
-  };
   const std::string N = std::to_string(n), K = std::to_string(top);
   std::string s = "The judge's reading of saved candidates (" + std::to_string(prompts) + " prompts, " + N +
                   " each):\n\n| candidates | category | colour | print | all three |\n|---|---|---|---|---|\n";
-  s += row("top-1 as saved", saved_top1);
-  s += row("top-1, this reranker", top1);
-  s += row("top-" + K + ", this reranker", topk);
-  s += row("a random candidate (mean of all " + N + ")", mean);
-  s += row("some candidate of " + N, any);
+  s += saved_top1.markdown_row("top-1 as saved");
+  s += top1.markdown_row("top-1, this reranker");
+  s += topk.markdown_row("top-" + K + ", this reranker");
+  s += mean.markdown_row("a random candidate (mean of all " + N + ")");
+  s += any.markdown_row("some candidate of " + N);
   auto order = [&](size_t a) { return pairs[a] ? fmt(double(pairs_right[a]) / double(pairs[a])) : std::string("-"); };
   s += "| pairwise order of p(asked value), judge's reading as truth | " + order(0) + " | " + order(1) + " | " +
        order(2) + " | |\n";

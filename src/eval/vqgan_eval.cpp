@@ -83,11 +83,7 @@ std::string VqganEvalResult::markdown() const {
   std::string out = buf;
   if (judged) {
     out += "\n| the judge reads right | category | colour | print | all three |\n|---|---|---|---|---|\n";
-    for (const auto& [name, h] : {std::pair{"originals", &judged_original}, std::pair{"reconstructions", &judged_recon}}) {
-      std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f | %.3f | %.3f |\n", name, h->rate(h->category),
-                    h->rate(h->colour), h->rate(h->print), h->rate(h->all));
-      out += buf;
-    }
+    out += judged_original.markdown_row("originals") + judged_recon.markdown_row("reconstructions");
   }
   return out;
 }

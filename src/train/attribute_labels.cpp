@@ -1,5 +1,7 @@
 #include "train/attribute_labels.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <set>
 
@@ -82,6 +84,13 @@ nlohmann::ordered_json AttributeHits::to_json(const std::string& prefix) const {
           {prefix + "colour", rate(colour)},
           {prefix + "print", rate(print)},
           {prefix + "all", rate(all)}};
+}
+
+std::string AttributeHits::markdown_row(const std::string& name) const {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " | %.3f | %.3f | %.3f | %.3f |\n", rate(category), rate(colour), rate(print),
+                rate(all));
+  return "| " + name + buf;
 }
 
 std::map<std::string, double> AttributeEvaluation::metrics() const {

@@ -46,6 +46,8 @@ struct AttributeHits {
   double rate(int64_t hits) const { return n ? double(hits) / double(n) : 0.0; }
   // {"<prefix>category": acc, ..., "<prefix>all": acc}
   nlohmann::ordered_json to_json(const std::string& prefix = "") const;
+  // "| name | category | colour | print | all three |" with three decimals, and a line break: a table row.
+  std::string markdown_row(const std::string& name) const;
 };
 
 // A network's loss and accuracy on records [0, limit) of a split (limit 0: all), in batches of 100, without
