@@ -67,7 +67,7 @@ std::string first_line(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  couture::exec_with_passive_omp_wait(argv);
+  couture::exec_with_runtime_settings(argv);
   CLI::App app{"couture: Korean fashion descriptions -> candidate clothing designs", "couture"};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);

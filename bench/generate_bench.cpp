@@ -101,7 +101,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
 }  // namespace
 
 int main(int argc, char** argv) {
-  couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
+  couture::exec_with_runtime_settings(argv);  // see nn/threads.h: OpenMP waiting and OpenBLAS kernels
   CLI::App app{"End-to-end generation speed: 16 candidates -> top 4"};
   bench::Options o;
   std::string model = std::string(COUTURE_SOURCE_DIR) + "/models/default";

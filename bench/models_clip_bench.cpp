@@ -104,6 +104,7 @@ bench::Row table_row(const Case& c, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  couture::exec_with_runtime_settings(argv);  // see nn/threads.h: OpenMP waiting and OpenBLAS kernels
   CLI::App app{"KoCLIP encoding speed, fp32 and bf16"};
   bench::Options o{.reps = 5};
   bench::add_common_options(app, o, "The fmnist preset only");

@@ -33,6 +33,7 @@ struct Options {
   bench::Options common;
   std::string preset = "kodalle", child_case, dump_path, profile_path;
   int64_t candidates = 16;
+  bool packed = false;
 };
 
 struct Case {
@@ -42,7 +43,9 @@ struct Case {
 
 const std::vector<Case> kCases = {
     {"sample_bf16_cache", "sample, bf16 weights, KV cache", false},
+    {"sample_bf16_packed", "sample, bf16, KV cache, packed weights", false},
     {"sample_fp32_cache", "sample, fp32, KV cache", false},
+    {"sample_fp32_packed", "sample, fp32, KV cache, packed weights", false},
     {"sample_bf16_nocache", "sample, bf16, no cache (full forward per step)", false},
     {"sample_fp32_nocache", "sample, fp32, no cache", true},
     {"sample_fp32_nocache_n1", "sample ONE candidate, fp32, no cache (the original's way)", false},
@@ -61,8 +64,9 @@ at::Tensor random_caption(const DalleConfig& c, int64_t batch) {
   return at::randint(c.num_text_tokens, {batch, c.text_seq_len}, at::kLong);
 }
 
-json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t candidates) {
+json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t candidates, bool packed = false) {
   Dalle model = make_model(o, dtype);
+  if (packed) model->pack_for_decoding();
   const auto& c = model->config();
   auto caption = random_caption(c, 1);
   SampleParams params;
@@ -125,6 +129,7 @@ json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t ca
 void profile_sampling(const Options& o) {
   namespace prof = torch::autograd::profiler;
   Dalle model = make_model(o, at::kBFloat16);
+  if (o.packed) model->pack_for_decoding();
   auto caption = random_caption(model->config(), 1);
   SampleParams params;
   params.n = o.candidates;
@@ -186,11 +191,11 @@ void profile_sampling(const Options& o) {
   std::ostringstream md;
   char line[512];
   std::snprintf(line, sizeof line,
-                "Preset %s, %lld candidates x %lld codes, bf16 weights, KV cache, %d threads: %.2f s under the profiler "
+                "Preset %s, %lld candidates x %lld codes, bf16 weights%s, KV cache, %d threads: %.2f s under the profiler "
                 "(operators' self time %.2f s).\n\n| operator (matrix products by input shapes) | calls | self s | "
                 "share |\n|---|---:|---:|---:|\n",
-                o.preset.c_str(), (long long)o.candidates, (long long)model->config().image_seq_len(), threads(), wall,
-                profiled / 1e6);
+                o.preset.c_str(), (long long)o.candidates, (long long)model->config().image_seq_len(),
+                o.packed ? " (packed)" : "", threads(), wall, profiled / 1e6);
   md << line;
   double rest = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -245,6 +250,8 @@ json run_child(const Options& o) {
   json out;
   if (o.child_case == "sample_bf16_cache") out = run_sampling(o, at::kBFloat16, true, o.candidates);
   else if (o.child_case == "sample_fp32_cache") out = run_sampling(o, at::kFloat, true, o.candidates);
+  else if (o.child_case == "sample_bf16_packed") out = run_sampling(o, at::kBFloat16, true, o.candidates, true);
+  else if (o.child_case == "sample_fp32_packed") out = run_sampling(o, at::kFloat, true, o.candidates, true);
   else if (o.child_case == "sample_bf16_nocache") out = run_sampling(o, at::kBFloat16, false, o.candidates);
   else if (o.child_case == "sample_fp32_nocache") out = run_sampling(o, at::kFloat, false, o.candidates);
   else if (o.child_case == "sample_fp32_nocache_n1") out = run_sampling(o, at::kFloat, false, 1);
@@ -272,9 +279,11 @@ json run_in_child(const std::string& self, const Options& o, const Case& c, cons
   return json::parse(output.substr(at + 7));
 }
 
-// bf16 against fp32 on the same random weights and seeds: step-0 logits and the sampled codes.
-std::string bf16_quality(const std::string& bf16_dump, const std::string& fp32_dump, json& row) {
-  auto a = SafetensorsFile::open(bf16_dump), b = SafetensorsFile::open(fp32_dump);
+// A sampling case against a reference case on the same random weights and seeds (bf16 against fp32, packed against
+// plain): step-0 logits and the sampled codes. Fills row[<key>] and friends; returns the quality text.
+std::string compare_sampling(const std::string& dump, const std::string& reference_dump, const std::string& reference,
+                             json& row) {
+  auto a = SafetensorsFile::open(dump), b = SafetensorsFile::open(reference_dump);
   auto la = load_tensor(a, "first_logits"), lb = load_tensor(b, "first_logits");
   auto ca = load_tensor(a, "codes"), cb = load_tensor(b, "codes");
   const double rel = (la - lb).norm().item<double>() / lb.norm().item<double>();
@@ -283,13 +292,15 @@ std::string bf16_quality(const std::string& bf16_dump, const std::string& fp32_d
   const int64_t identical = same.all(1).sum().item<int64_t>();
   // Codes agree until the first difference, then the sequences go their own ways.
   const double prefix = same.to(at::kFloat).cumprod(1).sum(1).mean().item<double>();
-  row["logits_rel_err_vs_fp32"] = rel;
+  row["logits_rel_err_vs"] = rel;
+  row["reference"] = reference;
   row["greedy_first_code_equal"] = argmax_equal;
-  row["candidates_equal_to_fp32"] = identical;
+  row["candidates_equal"] = identical;
   row["mean_codes_before_divergence"] = prefix;
-  char text[160];
-  std::snprintf(text, sizeof text, "vs fp32: logits rel err %.2g, argmax %s, %lld/%lld equal, first %.0f codes agree",
-                rel, argmax_equal ? "same" : "differs", (long long)identical, (long long)ca.size(0), prefix);
+  char text[200];
+  std::snprintf(text, sizeof text, "vs %s: logits rel err %.2g, argmax %s, %lld/%lld equal, first %.0f codes agree",
+                reference.c_str(), rel, argmax_equal ? "same" : "differs", (long long)identical, (long long)ca.size(0),
+                prefix);
   return text;
 }
 
@@ -302,8 +313,8 @@ std::vector<bench::Row> table_rows(const std::string& preset, const json& result
     r.median_s = j["seconds"], r.reps = j["reps"], r.threads = j["threads"];
     r.throughput = j["tokens_per_s"], r.throughput_unit = "tokens/s";
     r.peak_mb = j["peak_mb"];
-    if (j.contains("logits_rel_err_vs_fp32")) {
-      r.quality = j["logits_rel_err_vs_fp32"], r.quality_label = "logits rel err vs fp32";
+    if (j.contains("logits_rel_err_vs")) {
+      r.quality = j["logits_rel_err_vs"], r.quality_label = "logits rel err vs " + j["reference"].get<std::string>();
     } else if (j.contains("loss")) {
       r.quality = j["loss"], r.quality_label = "loss (random data)";
     } else {
@@ -317,7 +328,7 @@ std::vector<bench::Row> table_rows(const std::string& preset, const json& result
 }  // namespace
 
 int main(int argc, char** argv) {
-  couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
+  couture::exec_with_runtime_settings(argv);  // see nn/threads.h: OpenMP waiting and OpenBLAS kernels
   CLI::App app{"DALL-E sampling and training speed (kodalle preset, random weights)"};
   Options o;
   bench::add_common_options(app, o.common, "Skip the slow cases (fp32 no-cache, training); the fmnist preset "
@@ -328,6 +339,7 @@ int main(int argc, char** argv) {
   app.add_option("--dump", o.dump_path, "With --case: save the sampled codes and first logits here");
   app.add_option("--profile", o.profile_path,
                  "Instead of the cases: profile one bf16 KV-cached sampling run by operator, a markdown table here");
+  app.add_flag("--packed", o.packed, "With --profile: weights packed for decoding (DalleImpl::pack_for_decoding)");
   CLI11_PARSE(app, argc, argv);
   if (o.common.quick && preset_option->count() == 0) o.preset = "fmnist";
   init_torch_threads(o.common.threads);
@@ -347,37 +359,45 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     const std::string self = std::filesystem::canonical("/proc/self/exe").string();
     const auto dir = std::filesystem::temp_directory_path();
-    const std::string bf16_dump = (dir / ("dalle_bench_bf16_" + std::to_string(getpid()))).string();
-    const std::string fp32_dump = (dir / ("dalle_bench_fp32_" + std::to_string(getpid()))).string();
+    // Each KV-cached sampling case's codes and first logits, to compare with its reference case.
+    auto dump_of = [&](const std::string& name) { return (dir / (name + "_" + std::to_string(getpid()))).string(); };
+    const std::map<std::string, std::string> reference_of = {{"sample_bf16_packed", "sample_bf16_cache"},
+                                                              {"sample_fp32_cache", "sample_bf16_cache"},
+                                                              {"sample_fp32_packed", "sample_fp32_cache"}};
+    std::map<std::string, size_t> row_of;
     json results = json::array();
     std::printf("%-24s %10s %10s %9s %7s  %s\n", "case", "seconds", "tokens/s", "peak MB", "threads", "quality");
     for (const auto& c : kCases) {
       if (o.common.quick && c.slow) continue;
-      const std::string dump = c.name == "sample_bf16_cache"   ? bf16_dump
-                               : c.name == "sample_fp32_cache" ? fp32_dump
-                                                               : "";
-      json row = run_in_child(self, o, c, dump);
+      const bool cached = c.name.find("_cache") != std::string::npos || c.name.find("_packed") != std::string::npos;
+      json row = run_in_child(self, o, c, cached ? dump_of(c.name) : "");
       json head = {{"case", c.name}, {"what", c.what}};
       head.update(row);
       row = head;
       std::string quality = row.value("extrapolated", false) ? "extrapolated from 5 timed steps" : "";
-      if (c.name == "sample_fp32_cache") {
-        quality = bf16_quality(bf16_dump, fp32_dump, results[0]);  // fills the bf16 row
-        std::printf("%-24s %s\n", "  bf16 quality", quality.c_str());
+      if (c.name == "sample_fp32_cache" && row_of.count("sample_bf16_cache")) {
+        // bf16's error is against fp32: fill in the bf16 row now that fp32 has run.
+        json& bf16 = results[row_of["sample_bf16_cache"]];
+        const std::string q = compare_sampling(dump_of("sample_bf16_cache"), dump_of(c.name), "fp32", bf16);
+        bf16["quality"] = q;
+        std::printf("%-24s %s\n", "  bf16 quality", q.c_str());
         quality = "reference for bf16";
+      } else if (reference_of.count(c.name) && row_of.count(reference_of.at(c.name))) {
+        const std::string label = c.name.find("bf16") != std::string::npos ? "plain bf16" : "plain fp32";
+        quality = compare_sampling(dump_of(c.name), dump_of(reference_of.at(c.name)), label, row);
       }
       if (c.name.rfind("train", 0) == 0) quality = "loss " + std::to_string(row["loss"].get<double>());
-      row["quality"] = quality;
+      if (!row.contains("quality")) row["quality"] = quality;
       std::printf("%-24s %10.2f %10.1f %9.0f %7d  %s\n", c.name.c_str(), row["seconds"].get<double>(),
                   row["tokens_per_s"].get<double>(), row["peak_mb"].get<double>(), row["threads"].get<int>(),
                   quality.c_str());
       std::fflush(stdout);
+      row_of[c.name] = results.size();
       results.push_back(row);
     }
     std::printf("load average at the end: %s (other work on the machine slows every case, 2 threads most)\n",
                 bench::load_average().c_str());
-    std::filesystem::remove(bf16_dump);
-    std::filesystem::remove(fp32_dump);
+    for (const auto& c : kCases) std::filesystem::remove(dump_of(c.name));
     json doc = {{"bench", "models_dalle"}, {"preset", o.preset}, {"cpu", bench::cpu_model()},
                 {"threads", threads()}, {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY")},
                 {"load_average_end", bench::load_average()}, {"results", results}};

@@ -120,6 +120,7 @@ bench::Row table_row(const Case& c, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  couture::exec_with_runtime_settings(argv);  // see nn/threads.h: OpenMP waiting and OpenBLAS kernels
   CLI::App app{"VQGAN encode/decode speed, fp32/bf16, NCHW/channels-last"};
   bench::Options o;
   std::string presets = "fmnist,kodalle";

@@ -38,7 +38,7 @@ bench::Row run_case(const Shape& s, at::ScalarType dtype, int reps, int threads)
 }  // namespace
 
 int main(int argc, char** argv) {
-  couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
+  couture::exec_with_runtime_settings(argv);  // see nn/threads.h: OpenMP waiting and OpenBLAS kernels
   CLI::App app{"Matrix-product speed (GFLOP/s) in fp32 and bf16: the machine line of `make bench`"};
   bench::Options o{.reps = 5};
   bench::add_common_options(app, o, "A 1024 matmul instead of 2048");

@@ -166,7 +166,7 @@ bench::Row run_case(const std::string& name, const std::string& what, const std:
 }  // namespace
 
 int main(int argc, char** argv) {
-  couture::exec_with_passive_omp_wait(argv);  // see nn/threads.h: spinning threads ran 10x slower under load
+  couture::exec_with_runtime_settings(argv);  // see nn/threads.h: OpenMP waiting and OpenBLAS kernels
   CLI::App app{"One training step of each model at its fmnist preset (random data, fixed batch)"};
   bench::Options o{.reps = 5};
   bench::add_common_options(app, o, "2 timed steps per case");

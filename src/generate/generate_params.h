@@ -38,6 +38,8 @@ class FieldError : public InputError {
 struct LoadParams {
   std::filesystem::path model_dir;  // a bundle folder with model.json
   bool bf16 = false;                // bf16 weights and matmuls for the transformer and decoder
+  bool packed = true;               // the transformer's decoding step on packed weights (DalleImpl::pack_for_decoding);
+                                    // false: the plain path (same designs in fp32, slower), for comparisons
 };
 
 struct GenerateParams {

@@ -49,6 +49,7 @@ class BundleGenerator : public Generator {
       vqgan_->decoder->to(at::kBFloat16);
     }
     dalle_->eval();
+    if (params.packed) dalle_->pack_for_decoding();
     defaults_ = manifest_.defaults.to_json();
   }
 

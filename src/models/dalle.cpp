@@ -267,7 +267,10 @@ DalleImpl::DalleImpl(const DalleConfig& config, at::ScalarType weight_dtype) : c
   to_logits = register_module("to_logits", torch::nn::Sequential(final_norm_, logits_proj_));
 }
 
-void DalleImpl::set_weight_dtype(at::ScalarType dtype) { store_weights_as(*this, dtype); }
+void DalleImpl::set_weight_dtype(at::ScalarType dtype) {
+  store_weights_as(*this, dtype);
+  packed_.reset();
+}
 
 int64_t DalleImpl::parameter_count() const {
   int64_t n = 0;
@@ -317,6 +320,7 @@ at::Tensor DalleImpl::feed_forward(Block& b, const at::Tensor& x) {
 at::Tensor DalleImpl::transform(const at::Tensor& x, const at::Tensor& keep, DalleCache* cache) {
   COUTURE_CHECK(!cache || cache->layers.size() == blocks_.size(), "dalle: the cache has ",
                 cache ? cache->layers.size() : 0, " layers, the model ", blocks_.size());
+  if (packed_ && cache && x.size(1) == 1 && !at::GradMode::is_enabled()) return transform_packed(x, keep, *cache);
   auto attention = [&](size_t i, const at::Tensor& in) {
     Block& b = blocks_[i];
     return b.attn->forward(b.attn_branch.norm(in), keep, cache ? &cache->layers[i] : nullptr) * b.attn_branch.scale;
@@ -355,6 +359,7 @@ at::Tensor DalleImpl::full_logits(const at::Tensor& h) {
 }
 
 at::Tensor DalleImpl::image_logits(const at::Tensor& h) {
+  if (packed_ && !at::GradMode::is_enabled()) return image_logits_packed(h);
   const int64_t first = config_.text_logits(), n = config_.num_image_tokens;
   return dense(final_norm_(h), logits_proj_->weight.narrow(0, first, n), logits_proj_->bias.narrow(0, first, n));
 }

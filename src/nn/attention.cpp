@@ -58,42 +58,6 @@ COUTURE_CLONES void weighted_values_bf16(const float* p, const uint16_t* v, int6
 }
 #undef COUTURE_CLONES
 
-// Attention of one new token per row over the first L cached positions. q [B, H, D] fp32 (already scaled);
-// returns [B, H, D] fp32.
-at::Tensor attend_cached(const at::Tensor& q, const KVCache& cache, int64_t L, const at::Tensor& key_keep) {
-  const int64_t B = q.size(0), H = q.size(1), D = q.size(2), cap = cache.capacity();
-  const bool bf16 = cache.k.scalar_type() == at::kBFloat16;
-  auto scores = at::empty({B, H, L}, at::kFloat);
-  auto run = [&](auto&& per_row) {
-    at::parallel_for(0, B * H, 4, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) per_row(r);
-    });
-  };
-  const float* qp = q.data_ptr<float>();
-  float* sp = scores.data_ptr<float>();
-  run([&](int64_t r) {
-    if (bf16)
-      key_scores_bf16(qp + r * D, reinterpret_cast<const uint16_t*>(cache.k.data_ptr<at::BFloat16>()) + r * D * cap,
-                      cap, D, L, sp + r * L);
-    else
-      key_scores_f32(qp + r * D, cache.k.data_ptr<float>() + r * D * cap, cap, D, L, sp + r * L);
-  });
-  if (key_keep.defined())
-    scores.masked_fill_(key_keep.narrow(1, 0, L).logical_not().view({B, 1, L}), -std::numeric_limits<float>::max());
-  auto probs = scores.softmax(-1);
-  auto out = at::empty({B, H, D}, at::kFloat);
-  const float* pp = probs.data_ptr<float>();
-  float* op = out.data_ptr<float>();
-  run([&](int64_t r) {
-    if (bf16)
-      weighted_values_bf16(pp + r * L, reinterpret_cast<const uint16_t*>(cache.v.data_ptr<at::BFloat16>()) + r * cap * D,
-                           D, L, op + r * D);
-    else
-      weighted_values_f32(pp + r * L, cache.v.data_ptr<float>() + r * cap * D, D, L, op + r * D);
-  });
-  return out;
-}
-
 }  // namespace
 
 KVCache KVCache::allocate(int64_t batch, int64_t heads, int64_t capacity, int64_t dim_head, at::ScalarType dtype) {
@@ -122,6 +86,83 @@ at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
   return y.to(bias.scalar_type()).add_(bias);
 }
 
+bool can_attend_new_position(const KVCache& cache) {
+  const auto type = cache.k.scalar_type();
+  return (type == at::kFloat || type == at::kBFloat16) && cache.k.is_contiguous() && cache.v.is_contiguous();
+}
+
+at::Tensor attend_new_position(const at::Tensor& qkv, const at::Tensor& key_keep, KVCache& cache,
+                               at::ScalarType out_dtype) {
+  const int64_t B = qkv.size(0), H = cache.v.size(1), D = cache.v.size(3), p = cache.length, L = p + 1;
+  const int64_t cap = cache.capacity();
+  const bool bf16 = cache.k.scalar_type() == at::kBFloat16;
+  COUTURE_CHECK(qkv.dim() == 2 && qkv.size(1) == 3 * H * D && qkv.scalar_type() == cache.k.scalar_type(),
+                "attention: qkv of shape ", qkv.sizes(), " and dtype ", qkv.scalar_type(), " for ", H, " heads of ", D,
+                " and a ", cache.k.scalar_type(), " cache");
+  COUTURE_CHECK(L <= cap, "KV cache: ", L, " positions exceed its capacity ", cap);
+  COUTURE_CHECK(out_dtype == at::kFloat || out_dtype == at::kBFloat16, "attention: output dtype ", out_dtype);
+  at::Tensor keep;
+  if (key_keep.defined()) {
+    COUTURE_CHECK(key_keep.dim() == 2 && key_keep.size(0) == B && key_keep.size(1) >= L, "attention: key mask of shape ",
+                  key_keep.sizes(), " does not cover ", B, " x ", L, " keys");
+    keep = key_keep.narrow(1, 0, L).to(at::kBool).contiguous();
+  }
+  auto in = qkv.contiguous();
+  auto out = at::empty({B, H * D}, at::TensorOptions().dtype(out_dtype));
+  const float scale = float(1.0 / std::sqrt(double(D)));
+  const float masked = -std::numeric_limits<float>::max();
+  // One parallel region for the whole step: each (row, head) writes its key and value into the cache, scores its
+  // query against every cached key, masks, soft-maxes and sums the values.
+  at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> q(D), scores(L), acc(D);
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / H, h = r % H;
+      const int64_t src = b * 3 * H * D + h * D;
+      auto step = [&](auto* qkv_p, auto* k_p, auto* v_p) {
+        auto* k = k_p + r * D * cap;
+        auto* v = v_p + r * cap * D;
+        for (int64_t d = 0; d < D; ++d) {
+          q[d] = load(qkv_p[src + d]) * scale;
+          k[d * cap + p] = qkv_p[src + H * D + d];
+          v[p * D + d] = qkv_p[src + 2 * H * D + d];
+        }
+        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(k_p)>, float>) {
+          key_scores_f32(q.data(), k, cap, D, L, scores.data());
+        } else {
+          key_scores_bf16(q.data(), k, cap, D, L, scores.data());
+        }
+        if (keep.defined()) {
+          const bool* kb = keep.data_ptr<bool>() + b * L;
+          for (int64_t l = 0; l < L; ++l)
+            if (!kb[l]) scores[l] = masked;
+        }
+        float top = scores[0];
+        for (int64_t l = 1; l < L; ++l) top = std::max(top, scores[l]);
+        float sum = 0;
+        for (int64_t l = 0; l < L; ++l) sum += scores[l] = std::exp(scores[l] - top);
+        for (int64_t l = 0; l < L; ++l) scores[l] /= sum;
+        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(v_p)>, float>) {
+          weighted_values_f32(scores.data(), v, D, L, acc.data());
+        } else {
+          weighted_values_bf16(scores.data(), v, D, L, acc.data());
+        }
+      };
+      if (bf16) {
+        auto words = [](const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); };
+        step(static_cast<const uint16_t*>(words(in)), words(cache.k), words(cache.v));
+      } else {
+        step(static_cast<const float*>(in.data_ptr<float>()), cache.k.data_ptr<float>(), cache.v.data_ptr<float>());
+      }
+      if (out_dtype == at::kFloat)
+        std::copy(acc.begin(), acc.end(), out.data_ptr<float>() + b * H * D + h * D);
+      else
+        for (int64_t d = 0; d < D; ++d) out.data_ptr<at::BFloat16>()[b * H * D + h * D + d] = at::BFloat16(acc[d]);
+    }
+  });
+  cache.length = L;
+  return out;
+}
+
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t dim, int64_t heads, int64_t dim_head, double dropout)
     : heads_(heads), dim_head_(dim_head) {
   const int64_t inner = heads * dim_head;
@@ -133,7 +174,12 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t dim, int64_t heads, int
 
 at::Tensor CausalSelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& key_keep, KVCache* cache) {
   const int64_t B = x.size(0), n = x.size(1), H = heads_, D = dim_head_;
-  auto qkv = dense(x, to_qkv->weight).view({B, n, 3, H, D}).permute({2, 0, 3, 1, 4});  // [3, B, H, n, D]
+  auto qkv = dense(x, to_qkv->weight);  // [B, n, 3 * H * D]
+  if (cache && n == 1 && !at::GradMode::is_enabled() && can_attend_new_position(*cache)) {
+    auto out = attend_new_position(qkv.view({B, 3 * H * D}), key_keep, *cache).view({B, 1, H * D});
+    return out_dropout_->forward(dense(out, out_proj_->weight, out_proj_->bias));
+  }
+  qkv = qkv.view({B, n, 3, H, D}).permute({2, 0, 3, 1, 4});  // [3, B, H, n, D]
   auto q = qkv[0], k = qkv[1], v = qkv[2];
   int64_t p = 0;
   auto kt = k.transpose(-2, -1);  // [B, H, D, n]
@@ -148,13 +194,6 @@ at::Tensor CausalSelfAttentionImpl::forward(const at::Tensor& x, const at::Tenso
     v = cache->v.narrow(2, 0, p + n);
   }
   const int64_t L = p + n;
-  const auto cache_type = cache ? cache->k.scalar_type() : at::kFloat;
-  if (cache && n == 1 && !at::GradMode::is_enabled() && (cache_type == at::kFloat || cache_type == at::kBFloat16) &&
-      cache->k.is_contiguous() && cache->v.is_contiguous()) {
-    auto qs = (q.to(at::kFloat) * (1.0 / std::sqrt(double(D)))).reshape({B, H, D}).contiguous();
-    auto out = attend_cached(qs, *cache, L, key_keep).view({B, 1, H * D});
-    return out_dropout_->forward(dense(out, out_proj_->weight, out_proj_->bias));
-  }
   // Scores in the weights' dtype (bf16 GEMMs accumulate in fp32), masking and softmax in fp32.
   auto scores = at::matmul(q * (1.0 / std::sqrt(double(D))), kt).to(at::kFloat);  // [B, H, n, L]
   const float masked = -std::numeric_limits<float>::max();

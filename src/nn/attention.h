@@ -31,6 +31,13 @@ struct KVCache {
 // times faster than OpenBLAS fp32. The product keeps weight's dtype; with a bias it takes the bias's dtype.
 at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
 
+// One new position per row (a decoding step): writes its key and value at the cache's end and attends over every
+// cached position. qkv [B, 3 * H * D] as to_qkv lays it out (q, k, v), in the cache's dtype (fp32 or bf16, the cache
+// contiguous); key_keep as in forward. Returns [B, H * D] in out_dtype (fp32 or bf16).
+at::Tensor attend_new_position(const at::Tensor& qkv, const at::Tensor& key_keep, KVCache& cache,
+                               at::ScalarType out_dtype = at::kFloat);
+bool can_attend_new_position(const KVCache& cache);
+
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   CausalSelfAttentionImpl(int64_t dim, int64_t heads, int64_t dim_head, double dropout = 0.0);

@@ -1,5 +1,7 @@
 #include "nn/threads.h"
 
+#include <dlfcn.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,10 +15,28 @@ void init_torch_threads(int n) {
   set_threads(n);
 }
 
-void exec_with_passive_omp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
-  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
+const char* blas_kernels_for_this_cpu() {
+  using CoreName = char* (*)();
+  auto core_name = reinterpret_cast<CoreName>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (!core_name || ::strcasecmp(core_name(), "prescott") != 0) return nullptr;  // not OpenBLAS, or a known CPU
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
+void exec_with_runtime_settings(char** argv) {
+  bool changed = false;
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    changed = true;
+  }
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    if (const char* kernels = blas_kernels_for_this_cpu()) {
+      ::setenv("OPENBLAS_CORETYPE", kernels, 1);
+      changed = true;
+    }
+  }
+  if (changed) ::execv("/proc/self/exe", argv);  // returns only on failure: carry on as loaded
 }
 
 }  // namespace couture

@@ -65,6 +65,41 @@ TEST(DalleSampling, CacheChangesNoCode) {
   }
 }
 
+// Weights packed for decoding (issue #23) are a faster path to the same designs: in fp32 the same codes and logits
+// to rounding; in bf16 logits as close to fp32's as the plain bf16 path's.
+TEST(DalleSampling, PackedWeightsChangeNoCode) {
+  for (bool reversible : {true, false})
+    for (bool mask : {false, true}) {
+      Dalle model = tiny(reversible, mask);
+      SampleParams p;
+      p.n = 5, p.seed = 9, p.top_k = 12, p.cond_scale = 2.0;
+      auto plain = sample_codes(model, caption(), p).codes;
+      torch::NoGradGuard no_grad;
+      auto plain_logits = stepwise_image_logits(model, caption().unsqueeze(0), plain.narrow(0, 0, 1), true);
+      model->pack_for_decoding();
+      ASSERT_TRUE(model->packed_for_decoding());
+      auto packed = sample_codes(model, caption(), p).codes;
+      auto packed_logits = stepwise_image_logits(model, caption().unsqueeze(0), plain.narrow(0, 0, 1), true);
+      const double d = (packed_logits - plain_logits).abs().max().item<double>();
+      std::printf("fp32, reversible %d mask %d: max |packed - plain| logits %.3g\n", reversible, mask, d);
+      EXPECT_LT(d, 1e-5);
+      EXPECT_TRUE(packed.equal(plain)) << "reversible " << reversible << " mask " << mask;
+    }
+  Dalle fp32 = tiny(false, true);
+  auto codes = at::randint(24, {1, 16}, at::kLong);
+  torch::NoGradGuard no_grad;
+  auto reference = stepwise_image_logits(fp32, caption().unsqueeze(0), codes, true);
+  auto rel_err = [&](const at::Tensor& logits) {
+    return (logits.to(at::kFloat) - reference).norm().item<double>() / reference.norm().item<double>();
+  };
+  fp32->set_weight_dtype(at::kBFloat16);
+  const double plain = rel_err(stepwise_image_logits(fp32, caption().unsqueeze(0), codes, true));
+  fp32->pack_for_decoding();
+  const double packed = rel_err(stepwise_image_logits(fp32, caption().unsqueeze(0), codes, true));
+  std::printf("bf16 logits rel err vs fp32: plain %.3g, packed %.3g\n", plain, packed);
+  EXPECT_LT(packed, 1.5 * plain + 1e-4);
+}
+
 TEST(DalleSampling, CandidateIsTheSameAtBatch1AndBatch16) {
   Dalle model = tiny(true);
   SampleParams p;

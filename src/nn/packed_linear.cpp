@@ -1,0 +1,162 @@
+#include "nn/packed_linear.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "core/error.h"
+
+namespace couture {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dt dnnl_type(at::ScalarType type) {
+  COUTURE_CHECK(type == at::kFloat || type == at::kBFloat16, "packed linear: unsupported dtype ", type);
+  return type == at::kFloat ? dt::f32 : dt::bf16;
+}
+
+}  // namespace
+
+// One kernel per batch size M, made on first use; the packed weight is shared when the kernels agree on its
+// layout (they do for the brgemm kernels here), else packed again for that M.
+struct PackedLinear::Impl {
+  struct Kernel {
+    dnnl::matmul matmul;
+    std::shared_ptr<dnnl::memory> weight;
+  };
+  at::Tensor plain_weight, bias;  // [N, K] as given (the model's own tensor, not a copy), [1, N] fp32
+  Epilogue epilogue;
+  at::ScalarType in_dtype, out_dtype;
+  int64_t N, K;
+  mutable std::mutex mutex;
+  mutable std::map<int64_t, Kernel> kernels;
+  mutable std::shared_ptr<dnnl::memory> packed;
+
+  const Kernel& kernel(int64_t M) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = kernels.find(M);
+    if (it != kernels.end()) return it->second;
+    auto& engine = cpu_engine();
+    const dnnl::memory::desc src({M, K}, dnnl_type(in_dtype), tag::ab);
+    const dnnl::memory::desc weights({K, N}, dnnl_type(in_dtype), tag::any);
+    const dnnl::memory::desc bias_md({1, N}, dt::f32, tag::ab);
+    const dnnl::memory::desc dst({M, N}, dnnl_type(out_dtype), tag::ab);
+    dnnl::post_ops ops;
+    if (epilogue == Epilogue::gelu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
+    if (epilogue == Epilogue::times)
+      ops.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({M, N}, dt::f32, tag::ab));
+    if (epilogue == Epilogue::residual) {
+      ops.append_binary(dnnl::algorithm::binary_mul, dnnl::memory::desc({1, N}, dt::f32, tag::ab));
+      ops.append_sum(1.f);
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, bias.defined() ? bias_md : dnnl::memory::desc(),
+                                                       dst),
+                                    attr, engine);
+    Kernel k{dnnl::matmul(pd), packed};
+    if (!packed || packed->get_desc() != pd.weights_desc()) {
+      COUTURE_CHECK(plain_weight.defined(), "packed linear: no weight left to pack for M = ", M);
+      // weight [N, K] row-major is W^T [K, N] in column-major ("ba") order.
+      dnnl::memory source({{K, N}, dnnl_type(in_dtype), tag::ba}, engine, plain_weight.data_ptr());
+      k.weight = std::make_shared<dnnl::memory>(pd.weights_desc(), engine);
+      dnnl::stream stream(engine);
+      dnnl::reorder(source, *k.weight).execute(stream, source, *k.weight);
+      stream.wait();
+      if (!packed) packed = k.weight;
+    }
+    return kernels.emplace(M, std::move(k)).first->second;
+  }
+};
+
+PackedLinear::PackedLinear() = default;
+PackedLinear::~PackedLinear() = default;
+PackedLinear::PackedLinear(PackedLinear&&) noexcept = default;
+PackedLinear& PackedLinear::operator=(PackedLinear&&) noexcept = default;
+
+PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, Epilogue epilogue,
+                           at::ScalarType out_dtype)
+    : impl_(std::make_unique<Impl>()) {
+  COUTURE_CHECK(weight.dim() == 2, "packed linear: weight must be 2-D, got ", weight.sizes());
+  COUTURE_CHECK(available(weight.scalar_type()), "packed linear: no packed kernel for ", weight.scalar_type());
+  COUTURE_CHECK(epilogue != Epilogue::residual || out_dtype == at::kFloat, "packed linear: residual output is fp32");
+  Impl& m = *impl_;
+  m.N = weight.size(0);
+  m.K = weight.size(1);
+  m.plain_weight = weight.detach().contiguous();
+  if (bias.defined()) {
+    COUTURE_CHECK(bias.numel() == m.N, "packed linear: bias of ", bias.numel(), " values for ", m.N, " outputs");
+    m.bias = bias.detach().to(at::kFloat).contiguous().view({1, m.N});
+  }
+  m.epilogue = epilogue;
+  m.in_dtype = weight.scalar_type();
+  m.out_dtype = out_dtype;
+}
+
+at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& operand, at::Tensor out) const {
+  const Impl& m = *impl_;
+  COUTURE_CHECK(x.dim() == 2 && x.size(1) == m.K && x.scalar_type() == m.in_dtype && x.is_contiguous(),
+                "packed linear: input must be a contiguous [M, ", m.K, "] ", m.in_dtype, " tensor, got ", x.sizes(),
+                " ", x.scalar_type());
+  const int64_t M = x.size(0);
+  const auto& k = m.kernel(M);
+  auto& engine = cpu_engine();
+  if (m.epilogue == Epilogue::residual) {
+    COUTURE_CHECK(out.defined() && out.scalar_type() == at::kFloat && out.is_contiguous() && out.numel() == M * m.N,
+                  "packed linear: the residual must be a contiguous fp32 [", M, ", ", m.N, "] tensor");
+    COUTURE_CHECK(operand.numel() == m.N && operand.scalar_type() == at::kFloat && operand.is_contiguous(),
+                  "packed linear: the residual scale must be ", m.N, " contiguous fp32 values");
+  } else {
+    out = at::empty({M, m.N}, x.options().dtype(m.out_dtype));
+  }
+  if (m.epilogue == Epilogue::times)
+    COUTURE_CHECK(operand.sizes() == out.sizes() && operand.scalar_type() == at::kFloat && operand.is_contiguous(),
+                  "packed linear: the multiplier must be a contiguous fp32 ", out.sizes(), " tensor");
+  dnnl::memory src({{M, m.K}, dnnl_type(m.in_dtype), tag::ab}, engine, x.data_ptr());
+  dnnl::memory dst({{M, m.N}, dnnl_type(m.out_dtype), tag::ab}, engine, out.data_ptr());
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *k.weight}, {DNNL_ARG_DST, dst}};
+  if (m.bias.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, m.N}, dt::f32, tag::ab}, engine, m.bias.data_ptr()));
+  if (m.epilogue == Epilogue::times)
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 dnnl::memory({{M, m.N}, dt::f32, tag::ab}, engine, operand.data_ptr()));
+  if (m.epilogue == Epilogue::residual)
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                 dnnl::memory({{1, m.N}, dt::f32, tag::ab}, engine, operand.data_ptr()));
+  thread_local dnnl::stream stream(engine);
+  k.matmul.execute(stream, args);
+  stream.wait();
+  return out;
+}
+
+int64_t PackedLinear::bytes() const {
+  return impl_ && impl_->packed ? int64_t(impl_->packed->get_desc().get_size()) : 0;
+}
+
+bool PackedLinear::available(at::ScalarType weight_dtype) {
+  if (weight_dtype == at::kFloat) return true;
+  if (weight_dtype != at::kBFloat16) return false;
+  // bf16 matmuls need AVX-512 (oneDNN emulates bf16 on plain AVX-512 and runs it natively with AVX512_BF16).
+  static const bool ok = [] {
+    try {
+      const dnnl::memory::desc a({1, 16}, dt::bf16, tag::ab), b({16, 16}, dt::bf16, tag::any);
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, dnnl::memory::desc({1, 16}, dt::f32, tag::ab)),
+                                   cpu_engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return ok;
+}
+
+}  // namespace couture
