@@ -191,9 +191,9 @@ void profile_sampling(const Options& o) {
   std::ostringstream md;
   char line[512];
   std::snprintf(line, sizeof line,
-                "Preset %s, %lld candidates x %lld codes, bf16 weights%s, KV cache, %d threads: %.2f s under the profiler "
-                "(operators' self time %.2f s).\n\n| operator (matrix products by input shapes) | calls | self s | "
-                "share |\n|---|---:|---:|---:|\n",
+                "Preset %s, %lld candidates x %lld codes, bf16 weights%s, KV cache, %d threads: %.2f s under the "
+                "profiler (operators' self time %.2f s).\n\n"
+                "| operator (matrix products by input shapes) | calls | self s | share |\n|---|---:|---:|---:|\n",
                 o.preset.c_str(), (long long)o.candidates, (long long)model->config().image_seq_len(),
                 o.packed ? " (packed)" : "", threads(), wall, profiled / 1e6);
   md << line;

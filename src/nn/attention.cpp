@@ -103,8 +103,8 @@ at::Tensor attend_new_position(const at::Tensor& qkv, const at::Tensor& key_keep
   COUTURE_CHECK(out_dtype == at::kFloat || out_dtype == at::kBFloat16, "attention: output dtype ", out_dtype);
   at::Tensor keep;
   if (key_keep.defined()) {
-    COUTURE_CHECK(key_keep.dim() == 2 && key_keep.size(0) == B && key_keep.size(1) >= L, "attention: key mask of shape ",
-                  key_keep.sizes(), " does not cover ", B, " x ", L, " keys");
+    COUTURE_CHECK(key_keep.dim() == 2 && key_keep.size(0) == B && key_keep.size(1) >= L,
+                  "attention: key mask of shape ", key_keep.sizes(), " does not cover ", B, " x ", L, " keys");
     keep = key_keep.narrow(1, 0, L).to(at::kBool).contiguous();
   }
   auto in = qkv.contiguous();

@@ -125,7 +125,8 @@ at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& opera
   dnnl::memory src({{M, m.K}, dnnl_type(m.in_dtype), tag::ab}, engine, x.data_ptr());
   dnnl::memory dst({{M, m.N}, dnnl_type(m.out_dtype), tag::ab}, engine, out.data_ptr());
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *k.weight}, {DNNL_ARG_DST, dst}};
-  if (m.bias.defined()) args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, m.N}, dt::f32, tag::ab}, engine, m.bias.data_ptr()));
+  if (m.bias.defined())
+    args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, m.N}, dt::f32, tag::ab}, engine, m.bias.data_ptr()));
   if (m.epilogue == Epilogue::times)
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                  dnnl::memory({{M, m.N}, dt::f32, tag::ab}, engine, operand.data_ptr()));
