@@ -19,7 +19,14 @@
 namespace couture {
 namespace {
 
-constexpr int64_t kDecodeBatch = 16;
+// Images decoded at once: 16 at 64 px, 4 at 256 px. The decoder's activations grow with batch x pixels while an
+// image costs no more in a small batch: the random kodalle bundle's 16 -> 4 in bf16 peaked at 3.50 GB and decoded
+// in 42.4 s in batches of 16, at 2.54 GB and in 32.7 s in batches of 4 (2.53 GB and 33.2 s in batches of 2: the
+// rest of the peak is the models and the sampling; generate_bench, 2026-12-07).
+constexpr int64_t kDecodePixels = 4 * 256 * 256;
+int64_t decode_batch(int64_t resolution) {
+  return std::clamp<int64_t>(kDecodePixels / std::max<int64_t>(1, resolution * resolution), 1, 16);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -106,8 +113,9 @@ class BundleGenerator : public Generator {
     t0 = std::chrono::steady_clock::now();
     const at::Tensor codes = sampled.codes;
     std::vector<at::Tensor> decoded;
-    for (int64_t start = 0; start < params.n; start += kDecodeBatch) {
-      const int64_t end = std::min<int64_t>(params.n, start + kDecodeBatch);
+    const int64_t batch = decode_batch(vqgan_->config().resolution);
+    for (int64_t start = 0; start < params.n; start += batch) {
+      const int64_t end = std::min<int64_t>(params.n, start + batch);
       decoded.push_back(vqgan_->decode_codes(codes.slice(0, start, end)).to(at::kFloat).clamp(-1, 1));
       if (progress && !progress("decode", end, params.n)) return cancelled(std::move(result));
     }
