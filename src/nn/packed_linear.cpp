@@ -144,20 +144,21 @@ int64_t PackedLinear::bytes() const {
 }
 
 bool PackedLinear::available(at::ScalarType weight_dtype) {
-  if (weight_dtype == at::kFloat) return true;
-  if (weight_dtype != at::kBFloat16) return false;
-  // bf16 matmuls need AVX-512 (oneDNN emulates bf16 on plain AVX-512 and runs it natively with AVX512_BF16).
-  static const bool ok = [] {
+  if (weight_dtype != at::kFloat && weight_dtype != at::kBFloat16) return false;
+  // Only where oneDNN has an optimised kernel for this CPU: its reference kernels ("ref:...", e.g. bf16 without
+  // AVX-512) are far slower than LibTorch's own path.
+  auto optimised = [](dt type) {
     try {
-      const dnnl::memory::desc a({1, 16}, dt::bf16, tag::ab), b({16, 16}, dt::bf16, tag::any);
-      dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, dnnl::memory::desc({1, 16}, dt::f32, tag::ab)),
-                                   cpu_engine());
-      return true;
+      const dnnl::memory::desc a({16, 64}, type, tag::ab), b({64, 64}, type, tag::any);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, dnnl::memory::desc({16, 64}, dt::f32, tag::ab)),
+                                      cpu_engine());
+      return std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
     } catch (const dnnl::error&) {
       return false;
     }
-  }();
-  return ok;
+  };
+  static const bool fp32 = optimised(dt::f32), bf16 = optimised(dt::bf16);
+  return weight_dtype == at::kFloat ? fp32 : bf16;
 }
 
 }  // namespace couture
