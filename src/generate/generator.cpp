@@ -64,7 +64,7 @@ class BundleGenerator : public Generator {
         if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
     dalle_->eval();
-    if (params.packed) dalle_->pack_for_decoding();
+    if (params.packed) dalle_->pack_for_decoding(/*inference_only=*/true);
     defaults_ = manifest_.defaults.to_json();
   }
 

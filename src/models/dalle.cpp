@@ -268,6 +268,7 @@ DalleImpl::DalleImpl(const DalleConfig& config, at::ScalarType weight_dtype) : c
 }
 
 void DalleImpl::set_weight_dtype(at::ScalarType dtype) {
+  COUTURE_CHECK(!inference_only_, "dalle: weights packed for inference only cannot change dtype");
   store_weights_as(*this, dtype);
   packed_.reset();
 }
@@ -327,7 +328,8 @@ at::Tensor DalleImpl::transform(const at::Tensor& x, const at::Tensor& keep, Dal
   };
   auto feed = [&](size_t i, const at::Tensor& in) {
     Block& b = blocks_[i];
-    return feed_forward(b, b.ff_branch.norm(in)) * b.ff_branch.scale;
+    auto x = b.ff_branch.norm(in);
+    return (inference_only_ ? feed_forward_packed(i, x) : feed_forward(b, x)) * b.ff_branch.scale;
   };
   if (!config_.reversible) {
     auto h = x;
@@ -365,6 +367,7 @@ at::Tensor DalleImpl::image_logits(const at::Tensor& h) {
 }
 
 at::Tensor DalleImpl::forward(const at::Tensor& text, const at::Tensor& codes) {
+  COUTURE_CHECK(!inference_only_, "dalle: weights packed for inference only; forward() needs the plain ones");
   auto x = embed_text(text);
   if (codes.defined() && codes.numel() > 0) x = at::cat({x, embed_image(codes, 0)}, 1);
   if (x.size(1) > config_.total_seq_len()) x = x.narrow(1, 0, config_.total_seq_len());  // last is not needed
@@ -372,6 +375,7 @@ at::Tensor DalleImpl::forward(const at::Tensor& text, const at::Tensor& codes) {
 }
 
 DalleLoss DalleImpl::loss(const at::Tensor& text, const at::Tensor& codes, const at::Generator& generator) {
+  COUTURE_CHECK(!inference_only_, "dalle: weights packed for inference only; loss() needs the plain ones");
   const DalleConfig& c = config_;
   const int64_t B = text.size(0), T = c.text_seq_len, N = c.image_seq_len();
   COUTURE_CHECK(codes.dim() == 2 && codes.size(0) == B && codes.size(1) == N, "dalle loss: codes must be [", B,

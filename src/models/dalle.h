@@ -100,7 +100,9 @@ class DalleImpl : public torch::nn::Module {
   // (transform() with a cache and one new position, then image_logits()), which then runs on packed kernels with
   // fused epilogues (dalle_packed.cpp; about 2x faster in bf16). Costs memory the size of the packed weights; the
   // training and full-sequence paths are unchanged. Call again after changing the weights.
-  void pack_for_decoding();
+  // inference_only: the plain copies of the feed-forward weights (two thirds of the transformer's) are released
+  // and every feed-forward, the prompt's too, runs on the packed ones; forward() and loss() then refuse to run.
+  void pack_for_decoding(bool inference_only = false);
   bool packed_for_decoding() const { return packed_ != nullptr; }
   at::ScalarType weight_dtype() const { return text_emb->weight.scalar_type(); }
   int64_t parameter_count() const;
@@ -123,6 +125,8 @@ class DalleImpl : public torch::nn::Module {
   at::Tensor feed_forward(Block& block, const at::Tensor& x);
   at::Tensor transform_packed(const at::Tensor& x, const at::Tensor& keep, DalleCache& cache);
   at::Tensor image_logits_packed(const at::Tensor& h);
+  at::Tensor feed_forward_packed(size_t layer, const at::Tensor& x);
+  bool inference_only_ = false;
   at::Tensor full_logits(const at::Tensor& h);
 
   DalleConfig config_;

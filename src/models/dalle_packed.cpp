@@ -50,10 +50,12 @@ struct DallePackedWeights {
   };
   std::vector<Layer> layers;
   PackedLinear image_logits;
+  at::Tensor ones;  // [C]: the residual epilogue's scale where no LayerScale applies
 };
 
-void DalleImpl::pack_for_decoding() {
+void DalleImpl::pack_for_decoding(bool inference_only) {
   torch::NoGradGuard no_grad;
+  COUTURE_CHECK(!inference_only_, "dalle: already packed for inference only");
   packed_.reset();
   const auto dtype = weight_dtype();
   if (!PackedLinear::available(dtype)) return;
@@ -77,7 +79,23 @@ void DalleImpl::pack_for_decoding() {
   const int64_t first = config_.text_logits(), n = config_.num_image_tokens;
   packed->image_logits = PackedLinear(logits_proj_->weight.narrow(0, first, n), logits_proj_->bias.narrow(0, first, n),
                                       E::plain, at::kFloat);
+  packed->ones = at::ones({config_.dim}, at::kFloat);
   packed_ = std::move(packed);
+  if (inference_only) {
+    for (auto& b : blocks_)
+      for (auto* linear : {&b.ff_in, &b.ff_out}) (*linear)->weight.set_data(at::empty({0}, (*linear)->weight.options()));
+    inference_only_ = true;
+  }
+}
+
+// The feed-forward of any number of positions on the packed weights (the prompt's pass of an inference-only model):
+// x [.., C] fp32 normed; returns [.., C] fp32 before LayerScale, as feed_forward.
+at::Tensor DalleImpl::feed_forward_packed(size_t layer, const at::Tensor& x) {
+  const auto& l = packed_->layers[layer];
+  auto rows = x.reshape({-1, config_.dim}).to(weight_dtype()).contiguous();
+  auto out = at::zeros({rows.size(0), config_.dim}, at::kFloat);
+  l.ff_out(l.value(rows, l.gate(rows)), packed_->ones, out);
+  return out.view(x.sizes());
 }
 
 at::Tensor DalleImpl::transform_packed(const at::Tensor& x, const at::Tensor& keep, DalleCache& cache) {

@@ -27,28 +27,20 @@ dt dnnl_type(at::ScalarType type) {
 
 }  // namespace
 
-// One kernel per batch size M, made on first use; the packed weight is shared when the kernels agree on its
-// layout (they do for the brgemm kernels here), else packed again for that M.
+// The weight is packed once, into the layout the kernel for M = 16 (a decoding step's batch) prefers; the kernel
+// for each other M is made on first use for that same layout, so one packed copy serves every batch size and the
+// plain weight is not kept.
 struct PackedLinear::Impl {
-  struct Kernel {
-    dnnl::matmul matmul;
-    std::shared_ptr<dnnl::memory> weight;
-  };
-  at::Tensor plain_weight, bias;  // [N, K] as given (the model's own tensor, not a copy), [1, N] fp32
+  at::Tensor bias;  // [1, N] fp32
   Epilogue epilogue;
   at::ScalarType in_dtype, out_dtype;
   int64_t N, K;
+  dnnl::memory packed;
   mutable std::mutex mutex;
-  mutable std::map<int64_t, Kernel> kernels;
-  mutable std::shared_ptr<dnnl::memory> packed;
+  mutable std::map<int64_t, dnnl::matmul> kernels;
 
-  const Kernel& kernel(int64_t M) const {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = kernels.find(M);
-    if (it != kernels.end()) return it->second;
-    auto& engine = cpu_engine();
+  dnnl::matmul::primitive_desc describe(int64_t M, const dnnl::memory::desc& weights) const {
     const dnnl::memory::desc src({M, K}, dnnl_type(in_dtype), tag::ab);
-    const dnnl::memory::desc weights({K, N}, dnnl_type(in_dtype), tag::any);
     const dnnl::memory::desc bias_md({1, N}, dt::f32, tag::ab);
     const dnnl::memory::desc dst({M, N}, dnnl_type(out_dtype), tag::ab);
     dnnl::post_ops ops;
@@ -61,21 +53,27 @@ struct PackedLinear::Impl {
     }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src, weights, bias.defined() ? bias_md : dnnl::memory::desc(),
-                                                       dst),
-                                    attr, engine);
-    Kernel k{dnnl::matmul(pd), packed};
-    if (!packed || packed->get_desc() != pd.weights_desc()) {
-      COUTURE_CHECK(plain_weight.defined(), "packed linear: no weight left to pack for M = ", M);
-      // weight [N, K] row-major is W^T [K, N] in column-major ("ba") order.
-      dnnl::memory source({{K, N}, dnnl_type(in_dtype), tag::ba}, engine, plain_weight.data_ptr());
-      k.weight = std::make_shared<dnnl::memory>(pd.weights_desc(), engine);
-      dnnl::stream stream(engine);
-      dnnl::reorder(source, *k.weight).execute(stream, source, *k.weight);
-      stream.wait();
-      if (!packed) packed = k.weight;
-    }
-    return kernels.emplace(M, std::move(k)).first->second;
+    return dnnl::matmul::primitive_desc(
+        dnnl::matmul::desc(src, weights, bias.defined() ? bias_md : dnnl::memory::desc(), dst), attr, cpu_engine());
+  }
+
+  void pack(const at::Tensor& weight) {
+    const auto pd = describe(16, dnnl::memory::desc({K, N}, dnnl_type(in_dtype), tag::any));
+    auto& engine = cpu_engine();
+    // weight [N, K] row-major is W^T [K, N] in column-major ("ba") order.
+    dnnl::memory source({{K, N}, dnnl_type(in_dtype), tag::ba}, engine, weight.data_ptr());
+    packed = dnnl::memory(pd.weights_desc(), engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(source, packed).execute(stream, source, packed);
+    stream.wait();
+    kernels.emplace(16, dnnl::matmul(pd));
+  }
+
+  const dnnl::matmul& kernel(int64_t M) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = kernels.find(M);
+    if (it == kernels.end()) it = kernels.emplace(M, dnnl::matmul(describe(M, packed.get_desc()))).first;
+    return it->second;
   }
 };
 
@@ -93,7 +91,6 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, Epi
   Impl& m = *impl_;
   m.N = weight.size(0);
   m.K = weight.size(1);
-  m.plain_weight = weight.detach().contiguous();
   if (bias.defined()) {
     COUTURE_CHECK(bias.numel() == m.N, "packed linear: bias of ", bias.numel(), " values for ", m.N, " outputs");
     m.bias = bias.detach().to(at::kFloat).contiguous().view({1, m.N});
@@ -101,6 +98,7 @@ PackedLinear::PackedLinear(const at::Tensor& weight, const at::Tensor& bias, Epi
   m.epilogue = epilogue;
   m.in_dtype = weight.scalar_type();
   m.out_dtype = out_dtype;
+  m.pack(weight.detach().contiguous());
 }
 
 at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& operand, at::Tensor out) const {
@@ -109,7 +107,7 @@ at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& opera
                 "packed linear: input must be a contiguous [M, ", m.K, "] ", m.in_dtype, " tensor, got ", x.sizes(),
                 " ", x.scalar_type());
   const int64_t M = x.size(0);
-  const auto& k = m.kernel(M);
+  const auto& kernel = m.kernel(M);
   auto& engine = cpu_engine();
   if (m.epilogue == Epilogue::residual) {
     COUTURE_CHECK(out.defined() && out.scalar_type() == at::kFloat && out.is_contiguous() && out.numel() == M * m.N,
@@ -124,7 +122,7 @@ at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& opera
                   "packed linear: the multiplier must be a contiguous fp32 ", out.sizes(), " tensor");
   dnnl::memory src({{M, m.K}, dnnl_type(m.in_dtype), tag::ab}, engine, x.data_ptr());
   dnnl::memory dst({{M, m.N}, dnnl_type(m.out_dtype), tag::ab}, engine, out.data_ptr());
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, *k.weight}, {DNNL_ARG_DST, dst}};
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m.packed}, {DNNL_ARG_DST, dst}};
   if (m.bias.defined())
     args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, m.N}, dt::f32, tag::ab}, engine, m.bias.data_ptr()));
   if (m.epilogue == Epilogue::times)
@@ -134,13 +132,13 @@ at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& opera
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
                  dnnl::memory({{1, m.N}, dt::f32, tag::ab}, engine, operand.data_ptr()));
   thread_local dnnl::stream stream(engine);
-  k.matmul.execute(stream, args);
+  kernel.execute(stream, args);
   stream.wait();
   return out;
 }
 
 int64_t PackedLinear::bytes() const {
-  return impl_ && impl_->packed ? int64_t(impl_->packed->get_desc().get_size()) : 0;
+  return impl_ ? int64_t(impl_->packed.get_desc().get_size()) : 0;
 }
 
 bool PackedLinear::available(at::ScalarType weight_dtype) {

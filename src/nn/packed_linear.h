@@ -5,8 +5,9 @@
 //   gelu:      out = gelu(x W^T + b)                  (erf GELU, as at::gelu)
 //   times:     out = (x W^T + b) * m                  (GEGLU's product: m = gelu(gate))
 //   residual:  out = out + s * (x W^T + b)            (LayerScale'd residual update, in place)
-// x [M, K] contiguous in the weight's dtype (bf16 or fp32); b and s [N] fp32. M is free: the kernel is made for
-// each new M on first use and kept. Issue #23; docs/dalle.md "Packed weights".
+// x [M, K] contiguous in the weight's dtype (bf16 or fp32); b and s [N] fp32. M is free: the weight is packed once
+// (a copy; the given tensor is not kept) and a kernel for each new M is made on first use. Issue #23; docs/dalle.md
+// "Packed weights for decoding".
 #pragma once
 #include <ATen/core/Tensor.h>
 

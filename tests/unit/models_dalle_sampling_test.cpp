@@ -100,6 +100,25 @@ TEST(DalleSampling, PackedWeightsChangeNoCode) {
   EXPECT_LT(packed, 1.5 * plain + 1e-4);
 }
 
+// Packed for inference only (the generator's way): the plain feed-forward weights are freed, the prompt's pass runs
+// on the packed ones, the codes stay the same, and training entry points say why they cannot run.
+TEST(DalleSampling, InferenceOnlyPackingKeepsTheCodes) {
+  for (bool reversible : {true, false}) {
+    Dalle model = tiny(reversible, true);
+    SampleParams p;
+    p.n = 4, p.seed = 21, p.cond_scale = 3.0;
+    auto plain = sample_codes(model, caption(), p).codes;
+    model->pack_for_decoding(/*inference_only=*/true);
+    EXPECT_TRUE(sample_codes(model, caption(), p).codes.equal(plain)) << "reversible " << reversible;
+    try {
+      model->forward(caption().unsqueeze(0));
+      ADD_FAILURE() << "forward ran on released weights";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("inference only"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(DalleSampling, CandidateIsTheSameAtBatch1AndBatch16) {
   Dalle model = tiny(true);
   SampleParams p;
