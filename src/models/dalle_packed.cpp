@@ -83,7 +83,8 @@ void DalleImpl::pack_for_decoding(bool inference_only) {
   packed_ = std::move(packed);
   if (inference_only) {
     for (auto& b : blocks_)
-      for (auto* linear : {&b.ff_in, &b.ff_out}) (*linear)->weight.set_data(at::empty({0}, (*linear)->weight.options()));
+      for (auto* linear : {&b.ff_in, &b.ff_out})
+        (*linear)->weight.set_data(at::empty({0}, (*linear)->weight.options()));
     inference_only_ = true;
   }
 }
