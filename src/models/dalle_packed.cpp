@@ -24,6 +24,8 @@ at::Tensor norm_rows(torch::nn::LayerNormImpl& norm, const at::Tensor& x, at::Sc
   const float* in = x.data_ptr<float>();
   const float* w = norm.weight.data_ptr<float>();
   const float* b = norm.bias.data_ptr<float>();
+  float* out_f32 = dtype == at::kFloat ? out.data_ptr<float>() : nullptr;
+  at::BFloat16* out_bf16 = dtype == at::kFloat ? nullptr : out.data_ptr<at::BFloat16>();
   std::vector<float> row(C);
   for (int64_t m = 0; m < M; ++m) {
     const float* xm = in + m * C;
@@ -33,10 +35,10 @@ at::Tensor norm_rows(torch::nn::LayerNormImpl& norm, const at::Tensor& x, at::Sc
     for (int64_t c = 0; c < C; ++c) var += (xm[c] - mean) * (xm[c] - mean);
     const float inv = float(1.0 / std::sqrt(var / double(C) + eps)), mu = float(mean);
     for (int64_t c = 0; c < C; ++c) row[c] = (xm[c] - mu) * inv * w[c] + b[c];
-    if (dtype == at::kFloat)
-      std::copy(row.begin(), row.end(), out.data_ptr<float>() + m * C);
+    if (out_f32)
+      std::copy(row.begin(), row.end(), out_f32 + m * C);
     else
-      for (int64_t c = 0; c < C; ++c) out.data_ptr<at::BFloat16>()[m * C + c] = at::BFloat16(row[c]);
+      for (int64_t c = 0; c < C; ++c) out_bf16[m * C + c] = at::BFloat16(row[c]);
   }
   return out;
 }

@@ -57,6 +57,24 @@ COUTURE_CLONES void weighted_values_bf16(const float* p, const uint16_t* v, int6
   weighted_values(p, v, D, L, out);
 }
 #undef COUTURE_CLONES
+// The clones by element type, for code written once for both caches.
+void key_scores_of(const float* q, const float* k, int64_t s, int64_t D, int64_t L, float* out) {
+  key_scores_f32(q, k, s, D, L, out);
+}
+void key_scores_of(const float* q, const uint16_t* k, int64_t s, int64_t D, int64_t L, float* out) {
+  key_scores_bf16(q, k, s, D, L, out);
+}
+void weighted_values_of(const float* p, const float* v, int64_t D, int64_t L, float* out) {
+  weighted_values_f32(p, v, D, L, out);
+}
+void weighted_values_of(const float* p, const uint16_t* v, int64_t D, int64_t L, float* out) {
+  weighted_values_bf16(p, v, D, L, out);
+}
+
+bool can_attend_new_position(const KVCache& cache) {
+  const auto type = cache.k.scalar_type();
+  return (type == at::kFloat || type == at::kBFloat16) && cache.k.is_contiguous() && cache.v.is_contiguous();
+}
 
 }  // namespace
 
@@ -86,11 +104,6 @@ at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
   return y.to(bias.scalar_type()).add_(bias);
 }
 
-bool can_attend_new_position(const KVCache& cache) {
-  const auto type = cache.k.scalar_type();
-  return (type == at::kFloat || type == at::kBFloat16) && cache.k.is_contiguous() && cache.v.is_contiguous();
-}
-
 at::Tensor attend_new_position(const at::Tensor& qkv, const at::Tensor& key_keep, KVCache& cache,
                                at::ScalarType out_dtype) {
   const int64_t B = qkv.size(0), H = cache.v.size(1), D = cache.v.size(3), p = cache.length, L = p + 1;
@@ -113,50 +126,47 @@ at::Tensor attend_new_position(const at::Tensor& qkv, const at::Tensor& key_keep
   const float masked = -std::numeric_limits<float>::max();
   // One parallel region for the whole step: each (row, head) writes its key and value into the cache, scores its
   // query against every cached key, masks, soft-maxes and sums the values.
+  const bool* keep_p = keep.defined() ? keep.data_ptr<bool>() : nullptr;
+  float* out_f32 = out_dtype == at::kFloat ? out.data_ptr<float>() : nullptr;
+  at::BFloat16* out_bf16 = out_dtype == at::kBFloat16 ? out.data_ptr<at::BFloat16>() : nullptr;
+  // One (row, head) of the step, for fp32 (float) or bf16 (uint16_t) elements.
+  auto attend = [&](int64_t r, const auto* qkv_p, auto* k, auto* v, float* q, float* scores, float* acc) {
+    const int64_t b = r / H, h = r % H, src = b * 3 * H * D + h * D;
+    k += r * D * cap;
+    v += r * cap * D;
+    for (int64_t d = 0; d < D; ++d) {
+      q[d] = load(qkv_p[src + d]) * scale;
+      k[d * cap + p] = qkv_p[src + H * D + d];
+      v[p * D + d] = qkv_p[src + 2 * H * D + d];
+    }
+    key_scores_of(q, k, cap, D, L, scores);
+    if (keep_p)
+      for (int64_t l = 0; l < L; ++l)
+        if (!keep_p[b * L + l]) scores[l] = masked;
+    float top = scores[0];
+    for (int64_t l = 1; l < L; ++l) top = std::max(top, scores[l]);
+    float sum = 0;
+    for (int64_t l = 0; l < L; ++l) sum += scores[l] = std::exp(scores[l] - top);
+    for (int64_t l = 0; l < L; ++l) scores[l] /= sum;
+    weighted_values_of(scores, v, D, L, acc);
+    const int64_t at = b * H * D + h * D;
+    if (out_f32)
+      std::copy(acc, acc + D, out_f32 + at);
+    else
+      for (int64_t d = 0; d < D; ++d) out_bf16[at + d] = at::BFloat16(acc[d]);
+  };
+  // One parallel region for the whole step: each (row, head) writes its key and value into the cache, scores its
+  // query against every cached key, masks, soft-maxes and sums the values.
   at::parallel_for(0, B * H, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> q(D), scores(L), acc(D);
+    auto words = [](const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); };
     for (int64_t r = begin; r < end; ++r) {
-      const int64_t b = r / H, h = r % H;
-      const int64_t src = b * 3 * H * D + h * D;
-      auto step = [&](auto* qkv_p, auto* k_p, auto* v_p) {
-        auto* k = k_p + r * D * cap;
-        auto* v = v_p + r * cap * D;
-        for (int64_t d = 0; d < D; ++d) {
-          q[d] = load(qkv_p[src + d]) * scale;
-          k[d * cap + p] = qkv_p[src + H * D + d];
-          v[p * D + d] = qkv_p[src + 2 * H * D + d];
-        }
-        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(k_p)>, float>) {
-          key_scores_f32(q.data(), k, cap, D, L, scores.data());
-        } else {
-          key_scores_bf16(q.data(), k, cap, D, L, scores.data());
-        }
-        if (keep.defined()) {
-          const bool* kb = keep.data_ptr<bool>() + b * L;
-          for (int64_t l = 0; l < L; ++l)
-            if (!kb[l]) scores[l] = masked;
-        }
-        float top = scores[0];
-        for (int64_t l = 1; l < L; ++l) top = std::max(top, scores[l]);
-        float sum = 0;
-        for (int64_t l = 0; l < L; ++l) sum += scores[l] = std::exp(scores[l] - top);
-        for (int64_t l = 0; l < L; ++l) scores[l] /= sum;
-        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(v_p)>, float>) {
-          weighted_values_f32(scores.data(), v, D, L, acc.data());
-        } else {
-          weighted_values_bf16(scores.data(), v, D, L, acc.data());
-        }
-      };
-      if (bf16) {
-        auto words = [](const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); };
-        step(static_cast<const uint16_t*>(words(in)), words(cache.k), words(cache.v));
-      } else {
-        step(static_cast<const float*>(in.data_ptr<float>()), cache.k.data_ptr<float>(), cache.v.data_ptr<float>());
-      }
-      if (out_dtype == at::kFloat)
-        std::copy(acc.begin(), acc.end(), out.data_ptr<float>() + b * H * D + h * D);
+      if (bf16)
+        attend(r, static_cast<const uint16_t*>(words(in)), words(cache.k), words(cache.v), q.data(), scores.data(),
+               acc.data());
       else
-        for (int64_t d = 0; d < D; ++d) out.data_ptr<at::BFloat16>()[b * H * D + h * D + d] = at::BFloat16(acc[d]);
+        attend(r, static_cast<const float*>(in.data_ptr<float>()), cache.k.data_ptr<float>(),
+               cache.v.data_ptr<float>(), q.data(), scores.data(), acc.data());
     }
   });
   cache.length = L;

@@ -36,7 +36,6 @@ at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor
 // contiguous); key_keep as in forward. Returns [B, H * D] in out_dtype (fp32 or bf16).
 at::Tensor attend_new_position(const at::Tensor& qkv, const at::Tensor& key_keep, KVCache& cache,
                                at::ScalarType out_dtype = at::kFloat);
-bool can_attend_new_position(const KVCache& cache);
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:

@@ -137,10 +137,6 @@ at::Tensor PackedLinear::operator()(const at::Tensor& x, const at::Tensor& opera
   return out;
 }
 
-int64_t PackedLinear::bytes() const {
-  return impl_ ? int64_t(impl_->packed.get_desc().get_size()) : 0;
-}
-
 bool PackedLinear::available(at::ScalarType weight_dtype) {
   if (weight_dtype != at::kFloat && weight_dtype != at::kBFloat16) return false;
   // Only where oneDNN has an optimised kernel for this CPU: its reference kernels ("ref:...", e.g. bf16 without

@@ -30,9 +30,6 @@ class PackedLinear {
   // [M, N] fp32) or s (residual, [N] fp32).
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& operand = {}, at::Tensor out = {}) const;
 
-  bool defined() const { return impl_ != nullptr; }
-  int64_t bytes() const;  // the packed weight's size
-
   // Whether this build and CPU can run packed products (oneDNN present and the weight's dtype supported).
   static bool available(at::ScalarType weight_dtype);
 
