@@ -105,9 +105,13 @@ int main(int argc, char** argv) {
   CLI::App app{"End-to-end generation speed: 16 candidates -> top 4"};
   bench::Options o;
   std::string model = std::string(COUTURE_SOURCE_DIR) + "/models/default";
+  std::string kodalle_dir;
   int n = 16, top = 4;
   bench::add_common_options(app, o, "Skip the random kodalle bundle (writes ~2 GB and takes minutes)");
   app.add_option("--model", model, "The trained bundle to time (default: the committed models/default)");
+  app.add_option("--kodalle-bundle", kodalle_dir,
+                 "Keep the random kodalle bundle in this folder and reuse it when already there (e.g. to measure "
+                 "`couture generate --model DIR/bundle` in a process of its own)");
   app.add_option("-n", n, "Candidates")->check(CLI::Range(1, 64));
   app.add_option("--top", top, "Kept after reranking")->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
@@ -128,17 +132,22 @@ int main(int argc, char** argv) {
                   model.c_str());
     }
     if (!o.quick) {
-      const fs::path dir = fs::temp_directory_path() / ("couture-generate-bench-" + std::to_string(getpid()));
-      const double t0 = bench::now();
-      const fs::path bundle = make_random_kodalle_bundle(dir);
-      std::fprintf(stderr, "generate bench: wrote the random kodalle bundle in %.0f s\n", bench::now() - t0);
+      const bool keep = !kodalle_dir.empty();
+      const fs::path dir =
+          keep ? fs::path(kodalle_dir) : fs::temp_directory_path() / ("couture-generate-bench-" + std::to_string(getpid()));
+      fs::path bundle = dir / "bundle";
+      if (!keep || !fs::exists(bundle / "model.json")) {
+        const double t0 = bench::now();
+        bundle = make_random_kodalle_bundle(dir);
+        std::fprintf(stderr, "generate bench: wrote the random kodalle bundle in %.0f s\n", bench::now() - t0);
+      }
       try {
         cases.push_back(run_case("kodalle-random", bundle, true, std::min(reps, 2), n, top, rows));
       } catch (...) {
-        fs::remove_all(dir);
+        if (!keep) fs::remove_all(dir);
         throw;
       }
-      fs::remove_all(dir);
+      if (!keep) fs::remove_all(dir);
     }
     bench::write_json(o.json_path,
                       {{"bench", "generate"}, {"threads", threads()}, {"prompt", kPrompt}, {"cases", cases}},

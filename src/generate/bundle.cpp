@@ -57,8 +57,10 @@ fs::path bundle_file(const BundleManifest& m, const nlohmann::ordered_json& part
 template <class Config>
 void check_model_file(const fs::path& model_json, const nlohmann::ordered_json& entry, const std::string& field,
                       const SafetensorsFile& weights, const Config& weights_config) {
-  for (const auto& t : weights.tensors())
+  for (const auto& t : weights.tensors()) {
     COUTURE_CHECK_INPUT(all_finite(t), weights.source(), ": tensor '", t.name, "' holds NaN or infinity");
+    weights.release(t);  // read once: the check must not hold the bundle's files in memory (peak at load)
+  }
   if (!entry.contains("config")) return;
   const std::string where = model_json.string() + ": field '" + field + ".config'";
   Config recorded;

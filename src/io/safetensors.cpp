@@ -164,6 +164,10 @@ SafetensorsFile SafetensorsFile::parse(const uint8_t* data, size_t size, const s
   return file;
 }
 
+void SafetensorsFile::release(const TensorView& tensor) const {
+  if (mapping_) mapping_->release(tensor.data, tensor.nbytes);
+}
+
 const TensorView* SafetensorsFile::find(const std::string& name) const {
   for (const auto& t : tensors_)
     if (t.name == name) return &t;

@@ -43,6 +43,9 @@ class SafetensorsFile {
   const std::string& source() const { return source_; }
   // Keeps the mapping alive for as long as a zero-copy view of it is used.
   const std::shared_ptr<const MappedFile>& mapping() const { return mapping_; }
+  // Done reading this tensor's bytes: the mapped file's pages under it may leave memory (MappedFile::release;
+  // read again from the file if touched). Nothing for a file parsed from memory.
+  void release(const TensorView& tensor) const;
 
  private:
   std::string source_;

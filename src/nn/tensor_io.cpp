@@ -119,6 +119,8 @@ void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file, con
     COUTURE_CHECK_INPUT(at::IntArrayRef(v.shape) == t.sizes(), where, ": tensor '", name, "' has shape ",
                         shape_text(v.shape), ", expected ", shape_text(t.sizes()));
     t.copy_(to_tensor(file, v));
+    // Copied out: the file's pages need not stay resident beside the weights (peak memory at load).
+    file.release(v);
   }
 }
 
