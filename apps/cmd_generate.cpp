@@ -149,7 +149,8 @@ void run(GenerateOptions& o) {
     char sub[32];
     std::snprintf(sub, sizeof sub, "prompt-%04zu", i + 1);
     const fs::path dir = prompts.size() == 1 ? out : out / sub;
-    warn_if_not_understood(p.prompt, prompts.size() == 1 ? std::string("prompt") : "prompt " + std::to_string(i + 1));
+    const std::string which = prompts.size() == 1 ? std::string("prompt") : "prompt " + std::to_string(i + 1);
+    warn_if_not_understood(p.prompt, which);
     couture::Progress bar(prompts.size() == 1 ? "generate" : "generate " + std::to_string(i + 1) + "/" +
                                                                   std::to_string(prompts.size()),
                           0, "codes");
@@ -166,6 +167,8 @@ void run(GenerateOptions& o) {
     });
     bar.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!result.caption.empty() && result.caption != p.prompt)  // prompt_as "understood"
+      couture::log::info(which + ": read as \"" + result.caption + "\"");
     const auto summary = couture::write_result_folder(p, result, model_name, dir, seconds);
     // Where the files went, then the JSON line (the last line, for scripts).
     couture::log::info("wrote the best " + std::to_string(p.top) + " of " + std::to_string(p.n) + " to " +

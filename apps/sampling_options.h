@@ -21,6 +21,10 @@ inline void add_sampling_options(CLI::App& cmd, GenerateParams& p) {
                  "What guidance steers away from instead of the empty caption (e.g. 체크); needs --cond-scale != 1");
   cmd.add_option("--attribute-weight", p.attribute_weight,
                  "Rerank by the category, colour and print the prompt names too (0: similarity alone)");
+  cmd.add_option("--prompt-as", p.prompt_as,
+                 "What the models read: typed (the prompt as typed) or understood (the label-template caption of "
+                 "the attributes understood in it)")
+      ->check(CLI::IsMember({kPromptAsTyped, kPromptAsUnderstood}));
 }
 
 // `params` with every setting the command line did not give taken from the bundle's defaults (the generator's

@@ -150,6 +150,9 @@ async function understand() {
     parts.push(el('span', { className: 'unknown', textContent: '알아들은 속성이 없습니다 (그래도 생성합니다). ' }));
   if ((reply.unrecognized || []).length)
     parts.push(el('span', { className: 'unknown', textContent: `모르는 말: ${reply.unrecognized.join(', ')}` }));
+  // The bundle reads prompts as understood (prompt_as): say the sentence the models will read.
+  if (config.defaults.prompt_as === 'understood' && reply.caption)
+    parts.push(el('span', { className: 'attr caption', textContent: `모델이 읽는 문장: ${reply.caption}` }));
   out.replaceChildren(...parts);
 }
 

@@ -79,6 +79,8 @@ nlohmann::ordered_json write_result_folder(const GenerateParams& params, const G
                                     {"seconds", seconds},       {"timings", result.timings},
                                     {"settings", params.settings_json()},
                                     {"understood", parse_prompt(params.prompt).to_json()}};
+  // What the models read, when not the prompt as typed (prompt_as "understood").
+  if (!result.caption.empty() && result.caption != params.prompt) summary["caption"] = result.caption;
   nlohmann::ordered_json record = summary;
   record["candidates"] = all;
   write_file_atomic(dir / "result.json", record.dump(2) + "\n");

@@ -104,6 +104,8 @@ void GenerateParams::validate(bool merged) const {
   check_range(attribute_weight,
               std::isfinite(attribute_weight) && attribute_weight >= 0 && attribute_weight <= kMaxAttributeWeight,
               "attribute_weight", "0.." + shown(json(kMaxAttributeWeight)));
+  if (prompt_as != kPromptAsTyped && prompt_as != kPromptAsUnderstood)
+    throw FieldError("prompt_as", "prompt_as must be \"typed\" or \"understood\", got " + shown(json(prompt_as)));
   if (init_codes.size() > kMaxInitCodes)
     throw FieldError("init_codes", "init_codes has " + std::to_string(init_codes.size()) + " codes; at most " +
                                        std::to_string(kMaxInitCodes) + " are allowed");
@@ -121,6 +123,7 @@ json GenerateParams::settings_json() const {
   json j = {{"n", n},         {"top", top},     {"seed", seed},           {"temperature", temperature},
             {"top_k", top_k}, {"top_p", top_p}, {"cond_scale", cond_scale}, {"attribute_weight", attribute_weight}};
   if (!negative_prompt.empty()) j["negative_prompt"] = negative_prompt;
+  if (prompt_as != kPromptAsTyped) j["prompt_as"] = prompt_as;  // absent: typed (records made before it existed)
   if (!init_codes.empty()) {
     j["init_codes_given"] = init_codes.size();
     j["num_init_codes"] = num_init_codes;
@@ -169,6 +172,10 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
       p.cond_scale = get_number(value, key);
     } else if (key == "attribute_weight") {
       p.attribute_weight = get_number(value, key);
+    } else if (key == "prompt_as") {
+      if (!value.is_string())
+        throw FieldError(key, "prompt_as must be \"typed\" or \"understood\", got " + shown(value));
+      p.prompt_as = value.get<std::string>();
     } else if (key == "init_codes") {
       if (!value.is_array()) throw FieldError(key, "init_codes must be an array of integers, got " + shown(value));
       if (value.size() > kMaxInitCodes)
@@ -193,8 +200,8 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
       std::string name = shown(json(key));
       throw FieldError(name.substr(1, name.size() - 2),
                        "unknown field " + name + "; the fields are prompt, negative_prompt, n, top, seed, "
-                       "temperature, top_k, top_p, cond_scale, attribute_weight, init_codes, num_init_codes, "
-                       "init_image");
+                       "temperature, top_k, top_p, cond_scale, attribute_weight, prompt_as, init_codes, "
+                       "num_init_codes, init_image");
     }
   }
   if (validate) p.validate();
@@ -203,7 +210,7 @@ GenerateParams GenerateParams::from_json(const json& j, bool validate) {
 
 namespace {
 
-// The seven fields of SamplingDefaults, by name, once.
+// The eight fields of SamplingDefaults, by name, once.
 template <class F>
 void for_each_default(SamplingDefaults& d, GenerateParams& p, F&& f) {
   f("n", d.n, p.n);
@@ -213,6 +220,7 @@ void for_each_default(SamplingDefaults& d, GenerateParams& p, F&& f) {
   f("top_p", d.top_p, p.top_p);
   f("cond_scale", d.cond_scale, p.cond_scale);
   f("attribute_weight", d.attribute_weight, p.attribute_weight);
+  f("prompt_as", d.prompt_as, p.prompt_as);
 }
 
 }  // namespace

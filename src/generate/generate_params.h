@@ -24,6 +24,9 @@ constexpr double kMaxCondScale = 50.0;
 constexpr double kMaxAttributeWeight = 10.0;
 constexpr size_t kMaxInitCodes = 4096;  // a 64x64 code grid; the generator checks the bundle's own size
 constexpr int kMaxInitImageSide = 2048;  // pixels a side of an uploaded picture to vary (init_image)
+// What the transformer and the reranker read (GenerateParams::prompt_as).
+inline constexpr const char* kPromptAsTyped = "typed";
+inline constexpr const char* kPromptAsUnderstood = "understood";
 
 // An InputError about one request field: the server answers {"error": what(), "field": field()}.
 class FieldError : public InputError {
@@ -57,6 +60,11 @@ struct GenerateParams {
   // Attribute-aware reranking (generate/attribute_rerank.h): score = similarity + attribute_weight * the sum of
   // log p(asked value) over the category, colour and print the prompt names. 0: off (similarity alone).
   double attribute_weight = 0.0;
+  // "typed": the models read the prompt as typed. "understood": they read the label-template caption of what the
+  // lexicon understood in it (understood_caption in text/prompt_parse.h: "빨간 줄무늬 티셔츠" -> "상의에서 색상은
+  // 레드이다. 상의에서 카테고리는 티셔츠이다. 상의에서 프린트에는 스트라이프이다."), the form they learnt best;
+  // the prompt as typed when no garment was understood. Words not understood are then not read (result "caption").
+  std::string prompt_as = kPromptAsTyped;
   std::vector<int64_t> init_codes;  // codes of a design to vary ("variations of this one"); empty: none
   int num_init_codes = 0;           // how many of them are kept (0 with init_codes: the original's 43.75%)
   // A picture of one's own to vary: the generator encodes it with the bundle's VQGAN (resized to the model's
@@ -80,8 +88,9 @@ struct GenerateParams {
 struct SamplingDefaults {
   std::optional<int> n, top, top_k;
   std::optional<double> temperature, top_p, cond_scale, attribute_weight;
+  std::optional<std::string> prompt_as;
 
-  // A JSON object of those seven fields; another field, a wrong type or an out-of-range value is a FieldError
+  // A JSON object of those eight fields; another field, a wrong type or an out-of-range value is a FieldError
   // naming it.
   static SamplingDefaults from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;  // the fields set

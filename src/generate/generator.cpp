@@ -14,6 +14,7 @@
 #include "generate/attribute_rerank.h"
 #include "generate/bundle.h"
 #include "generate/rerank.h"
+#include "text/prompt_parse.h"
 #include "text/wordpiece.h"
 
 namespace couture {
@@ -75,7 +76,13 @@ class BundleGenerator : public Generator {
     const DalleConfig& dc = dalle_->config();
     GenerateResult result;
     auto t0 = std::chrono::steady_clock::now();
-    const auto text = tokenizer_->encode(params.prompt, size_t(dc.text_seq_len));
+    if (params.prompt_as == kPromptAsUnderstood) {
+      std::vector<std::string> learnt;  // model.json's attribute_values: the attributes the models learnt
+      for (const auto& [attribute, values] : manifest_.attribute_values) learnt.push_back(attribute);
+      result.caption = understood_caption(parse_prompt(params.prompt), learnt);
+    }
+    if (result.caption.empty()) result.caption = params.prompt;
+    const auto text = tokenizer_->encode(result.caption, size_t(dc.text_seq_len));
     result.timings["tokenize"] = seconds_since(t0);
 
     SampleParams sp;
@@ -128,7 +135,7 @@ class BundleGenerator : public Generator {
     AttributeRerank attributes;
     if (scorer_) {
       // The pictures as delivered (8-bit), so that their scores are what any later scoring of the PNGs finds.
-      auto ranked = score_candidates(*scorer_, params.prompt, resize_to_batch(pictures, images.size(3)),
+      auto ranked = score_candidates(*scorer_, result.caption, resize_to_batch(pictures, images.size(3)),
                                      params.attribute_weight, manifest_.attribute_values);
       attributes = std::move(ranked.attributes);
       scores.assign(ranked.score.data_ptr<double>(), ranked.score.data_ptr<double>() + ranked.score.numel());

@@ -26,6 +26,7 @@ struct Candidate {
 struct GenerateResult {
   std::vector<Candidate> candidates;  // all N, in rank order (best first)
   nlohmann::json timings;             // seconds per stage: tokenize, sample, decode, rerank
+  std::string caption;                // what the transformer and the reranker read (prompt_as)
   bool cancelled = false;
 };
 

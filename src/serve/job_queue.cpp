@@ -35,6 +35,7 @@ struct JobQueue::Job {
   bool error_is_input = false;
   std::vector<JobResult> results;
   nlohmann::json timings = nlohmann::json::object();
+  std::string caption;
   Clock::time_point submitted = Clock::now(), started{}, finished{};
   uint64_t version = 1;
   std::atomic<bool> cancel{false};
@@ -125,6 +126,7 @@ JobSnapshot JobQueue::snapshot_locked(const Job& job) const {
   s.error_is_input = job.error_is_input;
   for (const auto& r : job.results) s.results.push_back({r.index, r.seed, r.score, {}, r.attributes, {}});
   s.timings = job.timings;
+  s.caption = job.caption;
   auto now = Clock::now();
   bool ran = job.started != Clock::time_point{};
   auto waited_until = ran ? job.started : is_finished(job.status) ? job.finished : now;
@@ -373,6 +375,7 @@ void JobQueue::run(const std::shared_ptr<Job>& job) {
     job->status = JobStatus::done;
     job->results = std::move(results);
     job->timings = result.timings.is_null() ? nlohmann::json::object() : result.timings;
+    job->caption = result.caption;
     job->progress = 1.0;
   }
   job->finished = Clock::now();

@@ -63,6 +63,7 @@ struct JobSnapshot {
   bool error_is_input = false;  // the request was at fault (the generator said InputError)
   std::vector<JobResult> results;  // empty until done; without PNG bytes (ask png())
   nlohmann::json timings;
+  std::string caption;  // what the models read (GenerateResult::caption), once done
   double queued_s = 0, run_s = 0;  // seconds spent waiting and running
   uint64_t version = 0;            // grows with every change, for event streams
 };

@@ -258,6 +258,7 @@ json StudioServer::Impl::job_json(const JobSnapshot& job) const {
     }
     j["results"] = results;
     j["timings"] = job.timings;
+    j["caption"] = job.caption.empty() ? job.params.prompt : job.caption;
   }
   return j;
 }
@@ -278,6 +279,7 @@ void StudioServer::Impl::store(const std::string& id, const GenerateParams& para
                  {"created", std::chrono::duration<double>(now).count()},
                  {"prompt", params.prompt},
                  {"understood", parse_prompt(params.prompt).to_json()},
+                 {"caption", result.caption.empty() ? params.prompt : result.caption},
                  {"settings", params.settings_json()},
                  {"model", queue.model().value("name", "")},
                  {"results", candidates},
@@ -302,6 +304,7 @@ json StudioServer::Impl::saved_job_json(const json& record) const {
           {"url", base},
           {"prompt", record.value("prompt", "")},
           {"understood", record.value("understood", json::object())},
+          {"caption", record.value("caption", record.value("prompt", ""))},
           {"settings", record.value("settings", json::object())},
           {"progress", {{"stage", ""}, {"done", 1}, {"total", 1}, {"fraction", 1.0}}},
           {"created", record.value("created", 0.0)},
@@ -541,7 +544,8 @@ void StudioServer::Impl::add_routes() {
                   const http::Request&, http::Response& res) { send_json(res, 200, config); });
 
   http->route("POST", "/v1/generate", [this](const http::Request& req, http::Response& res) { generate(req, res); });
-  // What a prompt is read as (attributes, words not recognised), for the studio to show while the user types.
+  // What a prompt is read as (attributes, words not recognised, the caption written from them), for the studio to
+  // show while the user types.
   http->route("POST", "/v1/understand", [this](const http::Request& req, http::Response& res) {
     if (req.header("Content-Type").rfind("application/json", 0) != 0)
       return send_error(res, 415, "send the request as Content-Type: application/json");
@@ -551,7 +555,14 @@ void StudioServer::Impl::add_routes() {
         throw FieldError("prompt", "send {\"prompt\": \"...\"}");
       GenerateParams p = GenerateParams::from_json(body);
       p.validate();
-      send_json(res, 200, parse_prompt(p.prompt).to_json());
+      const ParsedPrompt parsed = parse_prompt(p.prompt);
+      json reply = parsed.to_json();
+      // What prompt_as "understood" has the models read ("": the prompt as typed), as the generator writes it.
+      const json attribute_values = queue.model().value("attribute_values", json::object());
+      std::vector<std::string> learnt;
+      for (const auto& [attribute, values] : attribute_values.items()) learnt.push_back(attribute);
+      reply["caption"] = understood_caption(parsed, learnt);
+      send_json(res, 200, reply);
     } catch (const FieldError& e) {
       send_error(res, 400, e.what(), e.field());
     } catch (const InputError& e) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "text/bert_pretokenizer.h"
+#include "text/caption_variants.h"
 #include "text/unicode.h"
 
 namespace couture {
@@ -442,5 +443,17 @@ nlohmann::ordered_json ParsedPrompt::to_json() const {
 }
 
 ParsedPrompt parse_prompt(std::string_view text, const Lexicon& lexicon) { return PromptParser(lexicon).parse(text); }
+
+std::string understood_caption(const ParsedPrompt& parsed, const std::vector<std::string>& learnt) {
+  if (parsed.garment.name.empty()) return "";
+  auto was_learnt = [&](const std::string& attribute) {
+    const std::string& name = attribute == "서브색상" ? std::string("색상") : attribute;
+    return learnt.empty() || std::find(learnt.begin(), learnt.end(), name) != learnt.end();
+  };
+  kfashion::Part part{parsed.garment.name, {}, std::nullopt};
+  for (const auto& attribute : parsed.garment.attributes)
+    if (attribute.name != "스타일" && was_learnt(attribute.name)) part.attributes.push_back(attribute);
+  return template_caption(part);
+}
 
 }  // namespace couture

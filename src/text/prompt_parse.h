@@ -30,6 +30,15 @@ struct ParsedPrompt {
   nlohmann::ordered_json to_json() const;
 };
 
+// The label-template caption of what was understood (template_caption of the garment, its 스타일 left out as
+// training captions leave it): the form every training caption takes, so that the models read a free-form prompt
+// as they learnt. "빨간 줄무늬 티셔츠" -> "상의에서 색상은 레드이다. 상의에서 카테고리는 티셔츠이다. 상의에서
+// 프린트에는 스트라이프이다."; a template caption gives itself back. `learnt`, when not empty, keeps only those
+// attributes (서브색상 goes with 색상): sentences about attributes the models never read in training ("반팔" as
+// 소매기장 for a bundle trained on category, colour and print) would only confuse them. "" when no garment part, or
+// none of its attributes, was understood.
+std::string understood_caption(const ParsedPrompt& parsed, const std::vector<std::string>& learnt = {});
+
 // The longest prompt read, as the tokenizer's default limit.
 inline constexpr size_t kMaxPromptBytes = 16384;
 

@@ -102,6 +102,34 @@ TEST_F(GenerateTest, SameSeedSameImagesAndCandidateIIsSeedPlusI) {
   EXPECT_NE(couture::read_image(c / "rank-01.png").pixels, couture::read_image(a / "rank-01.png").pixels);
 }
 
+// --prompt-as understood: the models read the label template of what the lexicon understood, exactly as if it had
+// been typed; result.json says what they read; as typed, the same words give other designs.
+TEST_F(GenerateTest, PromptAsUnderstoodReadsTheTemplateCaption) {
+  const std::string typed = "빨간 줄무늬 티셔츠";
+  const std::string caption = "상의에서 색상은 레드이다. 상의에서 카테고리는 티셔츠이다. 상의에서 프린트에는 스트라이프이다.";
+  const fs::path a = dir_->path() / "u1", b = dir_->path() / "u2", c = dir_->path() / "u3";
+  auto r = run_command(generate(bundle_, a, "\"" + typed + "\" -n 3 --top 3 --seed 3 --prompt-as understood"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(run_command(generate(bundle_, b, "\"" + caption + "\" -n 3 --top 3 --seed 3")).status, 0);
+  ASSERT_EQ(run_command(generate(bundle_, c, "\"" + typed + "\" -n 3 --top 3 --seed 3")).status, 0);
+  const auto ra = nlohmann::json::parse(couture::read_file(a / "result.json"));
+  const auto rb = nlohmann::json::parse(couture::read_file(b / "result.json"));
+  const auto rc = nlohmann::json::parse(couture::read_file(c / "result.json"));
+  EXPECT_EQ(ra["prompt"], typed);
+  EXPECT_EQ(ra["caption"], caption);
+  EXPECT_EQ(ra["settings"]["prompt_as"], "understood");
+  EXPECT_FALSE(rb.contains("caption"));  // read as typed: nothing else to say
+  for (int rank = 1; rank <= 3; ++rank) {
+    const std::string name = "rank-0" + std::to_string(rank) + ".png";
+    EXPECT_EQ(couture::read_image(a / name).pixels, couture::read_image(b / name).pixels) << name;
+  }
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(ra["candidates"][i], rb["candidates"][i]) << i;
+  EXPECT_NE(ra["candidates"], rc["candidates"]) << "the typed prompt was read as the template";
+  r = run_command(generate(bundle_, dir_->path() / "u4", "\"" + typed + "\" --prompt-as parsed"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--prompt-as"), std::string::npos) << r.output;
+}
+
 TEST_F(GenerateTest, PromptFileWritesOneFolderPerPrompt) {
   const fs::path prompts = dir_->path() / "prompts.txt";
   std::ofstream(prompts) << kPrompt << "\n\n원피스에서 색상은 블루이다.\n";

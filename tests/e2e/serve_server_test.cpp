@@ -116,11 +116,15 @@ TEST(PipelineServer, SaysWhatAPromptIsReadAs) {
   EXPECT_EQ(read["attributes"]["카테고리"], "셔츠");
   EXPECT_EQ(read["attributes"]["프린트"], json::array({"스트라이프"}));
   EXPECT_EQ(read["unrecognized"], json::array({"zzz"}));
+  // The caption prompt_as "understood" has the models read.
+  EXPECT_EQ(read["caption"], "상의에서 색상은 네이비이다. 상의에서 서브색상은 레드이다. 상의에서 카테고리는 셔츠이다. "
+                             "상의에서 프린트에는 스트라이프이다.");
   // Nothing recognised is an answer, not an error; bad prompts are 400s naming the field; JSON only.
   r = understand({{"prompt", "hello"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_TRUE(json::parse(r->body)["attributes"].empty());
+  EXPECT_EQ(json::parse(r->body)["caption"], "");
   for (const json& bad : {json{{"prompt", "   "}}, json{{"prompt", std::string(201, 'a')}}, json{{"text", "a"}},
                           json{{"prompt", 3}}}) {
     r = understand(bad);

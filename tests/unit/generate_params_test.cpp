@@ -31,7 +31,8 @@ TEST(GenerateParams, KeepsEverySettingAndRoundTrips) {
   json request = {{"prompt", "상의에서 색상은 레드이다."}, {"n", 8},          {"top", 2},
                   {"seed", 18446744073709551615ull},        {"temperature", 0.7}, {"top_k", 64},
                   {"top_p", 0.9},                          {"cond_scale", 3.0}, {"init_codes", {1, 2, 3, 4}},
-                  {"num_init_codes", 2},                   {"attribute_weight", 1.5}};
+                  {"num_init_codes", 2},                   {"attribute_weight", 1.5},
+                  {"prompt_as", "understood"}};
   auto p = GenerateParams::from_json(request);
   EXPECT_EQ(p.prompt, "상의에서 색상은 레드이다.");
   EXPECT_EQ(p.n, 8);
@@ -42,6 +43,7 @@ TEST(GenerateParams, KeepsEverySettingAndRoundTrips) {
   EXPECT_DOUBLE_EQ(p.top_p, 0.9);
   EXPECT_DOUBLE_EQ(p.cond_scale, 3.0);
   EXPECT_DOUBLE_EQ(p.attribute_weight, 1.5);
+  EXPECT_EQ(p.prompt_as, "understood");
   EXPECT_EQ(p.init_codes, (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(p.num_init_codes, 2);
   EXPECT_EQ(GenerateParams::from_json(p.to_json()).to_json(), p.to_json());
@@ -49,6 +51,8 @@ TEST(GenerateParams, KeepsEverySettingAndRoundTrips) {
   EXPECT_FALSE(settings.contains("prompt"));
   EXPECT_EQ(settings["init_codes_given"], 4);
   EXPECT_EQ(settings["attribute_weight"], 1.5);  // in every PNG and reply: how the kept ones were chosen
+  EXPECT_EQ(settings["prompt_as"], "understood");
+  EXPECT_FALSE(GenerateParams::from_json({{"prompt", "티셔츠"}}).settings_json().contains("prompt_as"));  // typed
 }
 
 TEST(GenerateParams, DefaultsFillAbsentFields) {
@@ -57,6 +61,7 @@ TEST(GenerateParams, DefaultsFillAbsentFields) {
   EXPECT_EQ(p.n, d.n);
   EXPECT_EQ(p.top, d.top);
   EXPECT_EQ(p.seed, d.seed);
+  EXPECT_EQ(p.prompt_as, "typed");
   EXPECT_TRUE(p.init_codes.empty());
 }
 
@@ -101,6 +106,7 @@ TEST(GenerateParams, RefusesWrongTypesAndRangesNamingTheField) {
       {"cond_scale", -1},  {"cond_scale", 1e9}, {"attribute_weight", -0.5}, {"attribute_weight", 11},
       {"attribute_weight", "high"},             {"init_codes", "../x"}, {"init_codes", json::array({-3})},
       {"init_codes", json::array({"1"})},       {"num_init_codes", 3},
+      {"prompt_as", "parsed"},                  {"prompt_as", 1},
   };
   for (const auto& c : cases) {
     json request = ok;

@@ -130,6 +130,33 @@ TEST(TextPromptParse, TemplateCaptionsParseCompletely) {
   }
 }
 
+// prompt_as "understood": the models read the template caption of what was understood.
+TEST(TextPromptParse, UnderstoodCaptionIsTheLabelTemplate) {
+  EXPECT_EQ(understood_caption(parse_prompt("빨간 줄무늬 티셔츠")),
+            "상의에서 색상은 레드이다. 상의에서 카테고리는 티셔츠이다. 상의에서 프린트에는 스트라이프이다.");
+  EXPECT_EQ(understood_caption(parse_prompt("네이비 바탕에 흰 줄무늬가 들어간 티")),
+            "상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 티셔츠이다. "
+            "상의에서 프린트에는 스트라이프이다.");
+  // A garment with no print named is plain, as the parser assumes and the training captions say.
+  EXPECT_EQ(understood_caption(parse_prompt("곤색 코트")),
+            "아우터에서 색상은 네이비이다. 아우터에서 카테고리는 코트이다. 아우터에서 프린트에는 무지이다.");
+  // A template caption gives itself back, so template prompts read exactly as before.
+  const std::string fmnist =
+      "하의에서 색상은 스카이블루이다. 하의에서 서브색상은 퍼플이다. 하의에서 카테고리는 팬츠이다. "
+      "하의에서 프린트에는 도트이다.";
+  EXPECT_EQ(understood_caption(parse_prompt(fmnist)), fmnist);
+  // Only the attributes the models learnt (a bundle's attribute_values), the sub-colour with the colour.
+  const ParsedPrompt sleeve = parse_prompt("네이비 바탕에 흰 줄무늬가 들어간 반팔티");
+  EXPECT_NE(understood_caption(sleeve).find("소매기장은 반팔"), std::string::npos);
+  EXPECT_EQ(understood_caption(sleeve, {"카테고리", "색상", "프린트"}),
+            "상의에서 색상은 네이비이다. 상의에서 서브색상은 화이트이다. 상의에서 카테고리는 티셔츠이다. "
+            "상의에서 프린트에는 스트라이프이다.");
+  EXPECT_EQ(understood_caption(parse_prompt("반팔"), {"카테고리", "색상", "프린트"}), "");
+    // No garment understood: nothing to write (the generator then reads the prompt as typed).
+  EXPECT_EQ(understood_caption(parse_prompt("빨간색")), "");
+  EXPECT_EQ(understood_caption(parse_prompt("hello 😀")), "");
+}
+
 TEST(TextPromptParse, AWholeOutfitTemplateKeepsTheFirstPart) {
   const std::string caption =
       "아우터에서 기장은 노말이다. 아우터에서 색상은 화이트이다. 아우터에서 서브색상은 민트이다. "
