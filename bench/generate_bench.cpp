@@ -133,8 +133,8 @@ int main(int argc, char** argv) {
     }
     if (!o.quick) {
       const bool keep = !kodalle_dir.empty();
-      const fs::path dir =
-          keep ? fs::path(kodalle_dir) : fs::temp_directory_path() / ("couture-generate-bench-" + std::to_string(getpid()));
+      const fs::path dir = keep ? fs::path(kodalle_dir)
+                                : fs::temp_directory_path() / ("couture-generate-bench-" + std::to_string(getpid()));
       fs::path bundle = dir / "bundle";
       if (!keep || !fs::exists(bundle / "model.json")) {
         const double t0 = bench::now();

@@ -130,6 +130,12 @@ nlohmann::ordered_json attribute_values_json(const AttributeValues& values) {
 
 }  // namespace
 
+std::string understood_caption_for(const ParsedPrompt& parsed, const AttributeValues& learnt) {
+  std::vector<std::string> attributes;
+  for (const auto& [attribute, values] : learnt) attributes.push_back(attribute);
+  return understood_caption(parsed, attributes);
+}
+
 AttributeValues read_attribute_values(const nlohmann::json& j, const std::string& where) {
   COUTURE_CHECK_INPUT(j.is_object(), where, " must be an object of attribute -> [values]");
   AttributeValues out;

@@ -48,6 +48,11 @@ struct BundleManifest {
 // known K-Fashion attributes; InputError starting with `where` otherwise.
 AttributeValues read_attribute_values(const nlohmann::json& j, const std::string& where);
 
+// What prompt_as "understood" has a bundle's models read: understood_caption (text/prompt_parse.h) keeping the
+// attributes its attribute_values names (every attribute when it names none). The generator and the server's
+// /v1/understand both call it, so that the studio shows what the models will read.
+std::string understood_caption_for(const ParsedPrompt& parsed, const AttributeValues& learnt);
+
 // What `couture bundle` puts together: run folders (or files) of each model and the vocabulary.
 struct BundleSources {
   std::filesystem::path vocab, vqgan, dalle, reranker;

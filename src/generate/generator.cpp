@@ -76,11 +76,8 @@ class BundleGenerator : public Generator {
     const DalleConfig& dc = dalle_->config();
     GenerateResult result;
     auto t0 = std::chrono::steady_clock::now();
-    if (params.prompt_as == kPromptAsUnderstood) {
-      std::vector<std::string> learnt;  // model.json's attribute_values: the attributes the models learnt
-      for (const auto& [attribute, values] : manifest_.attribute_values) learnt.push_back(attribute);
-      result.caption = understood_caption(parse_prompt(params.prompt), learnt);
-    }
+    if (params.prompt_as == kPromptAsUnderstood)
+      result.caption = understood_caption_for(parse_prompt(params.prompt), manifest_.attribute_values);
     if (result.caption.empty()) result.caption = params.prompt;
     const auto text = tokenizer_->encode(result.caption, size_t(dc.text_seq_len));
     result.timings["tokenize"] = seconds_since(t0);

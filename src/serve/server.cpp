@@ -118,7 +118,7 @@ struct StudioServer::Impl {
   std::unique_ptr<Gallery> gallery;  // before the queue, whose worker stores into it
   JobQueue queue;
   SamplingDefaults defaults;  // the bundle's, read once from the generator's description
-  AttributeValues attribute_values;  // likewise: what the bundle learnt, for the studio's pickers
+  AttributeValues attribute_values;  // likewise: what the bundle learnt, for the studio's pickers and captions
   std::unique_ptr<http::Server> http;
   std::thread thread;
   int port = -1;
@@ -558,10 +558,7 @@ void StudioServer::Impl::add_routes() {
       const ParsedPrompt parsed = parse_prompt(p.prompt);
       json reply = parsed.to_json();
       // What prompt_as "understood" has the models read ("": the prompt as typed), as the generator writes it.
-      const json attribute_values = queue.model().value("attribute_values", json::object());
-      std::vector<std::string> learnt;
-      for (const auto& [attribute, values] : attribute_values.items()) learnt.push_back(attribute);
-      reply["caption"] = understood_caption(parsed, learnt);
+      reply["caption"] = understood_caption_for(parsed, attribute_values);
       send_json(res, 200, reply);
     } catch (const FieldError& e) {
       send_error(res, 400, e.what(), e.field());
