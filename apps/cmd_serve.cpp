@@ -34,6 +34,7 @@ struct ServeOptions {
   bool insecure = false;
   std::string data;  // "": the default data folder
   bool no_gallery = false;
+  bool bf16 = false, int8 = false;
 };
 
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
@@ -62,7 +63,7 @@ void serve(const ServeOptions& o) {
                       "--insecure to serve them without one");
 
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
-  auto generator = couture::load_generator({model});
+  auto generator = couture::load_generator({.model_dir = model, .bf16 = o.bf16, .int8 = o.int8});
   std::string model_name = generator->describe().value("name", model);
   couture::StudioServer server(std::move(generator), options);
   server.bind();
@@ -131,6 +132,9 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
                  "~/.local/share/couture)");
   cmd.add_flag("--no-gallery", o.no_gallery, "Keep no gallery: finished jobs last only as long as --keep-minutes");
   cmd.add_flag("--insecure", o.insecure, "Serve a --host beyond this machine without an API key");
+  cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer, decoder and reranker");
+  cmd.add_flag("--int8", o.int8,
+               "int8 weights for the transformer's layer products (fastest on AVX-512 VNNI; docs/dalle.md)");
   cmd.callback([] {
     serve(o);
   });

@@ -39,10 +39,13 @@ fs::path make_random_kodalle_bundle(const fs::path& dir) {
 }
 
 json run_case(const std::string& name, const fs::path& bundle, bool bf16, int reps, int n, int top,
-              std::vector<bench::Row>& rows) {
+              std::vector<bench::Row>& rows, bool int8 = false) {
   bench::reset_peak_rss();
   const double t_load = bench::now();
-  auto generator = load_generator(LoadParams{bundle, bf16});
+  auto generator = load_generator({.model_dir = bundle, .bf16 = bf16, .int8 = int8});
+  // int8 only where the CPU has an optimised kernel (the generator falls back to the weights' dtype otherwise).
+  const bool int8_ran = generator->describe().value("int8", false);
+  const std::string weights = std::string(bf16 ? "bf16" : "fp32") + (int8_ran ? "_int8" : "");
   const double load_seconds = bench::now() - t_load;
   GenerateParams p;
   p.prompt = kPrompt;
@@ -74,7 +77,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
   for (auto& [stage, v] : stages) stage_medians[stage] = bench::median(v);
   json out = {{"case", name},
               {"bundle", bundle.string()},
-              {"weights", bf16 ? "bf16" : "fp32"},
+              {"weights", weights},
               {"candidates", n},
               {"top", top},
               {"settings", p.settings_json()},
@@ -84,7 +87,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
               {"stage_median_seconds", stage_medians},
               {"top_score_mean", bench::median(top_mean)},
               {"rerank_gain", bench::median(gain)}};
-  rows.push_back({.bench = "generate", .case_name = name + (bf16 ? "_bf16" : "_fp32"),
+  rows.push_back({.bench = "generate", .case_name = name + "_" + weights,
                   .what = name + " bundle, " + std::to_string(n) + " -> " + std::to_string(top) + " end to end" +
                           (p.cond_scale != 1.0 ? ", guidance " + json(p.cond_scale).dump() : ""),
                   .median_s = bench::median(wall), .reps = reps, .threads = threads(),
@@ -92,7 +95,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
                   .quality = bench::median(gain), .quality_label = "rerank gain (score)",
                   .peak_mb = bench::peak_rss_mb()});
   std::printf("| %s | %s | %d -> %d | %.2f s | %s | %.1f s | %.3f (+%.3f over all %d) |\n", name.c_str(),
-              bf16 ? "bf16" : "fp32", n, top, bench::median(wall), stage_medians.dump().c_str(), load_seconds,
+              weights.c_str(), n, top, bench::median(wall), stage_medians.dump().c_str(), load_seconds,
               bench::median(top_mean), bench::median(gain), n);
   std::fflush(stdout);
   return out;
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
     if (fs::exists(fs::path(model) / "model.json")) {
       cases.push_back(run_case("default", model, false, reps, n, top, rows));
       cases.push_back(run_case("default", model, true, reps, n, top, rows));
+      cases.push_back(run_case("default", model, true, reps, n, top, rows, /*int8=*/true));
     } else {
       std::printf("| default | - | - | skipped: %s has no model.json (scripts/train-default makes it) |||||\n",
                   model.c_str());
@@ -143,6 +147,7 @@ int main(int argc, char** argv) {
       }
       try {
         cases.push_back(run_case("kodalle-random", bundle, true, std::min(reps, 2), n, top, rows));
+        cases.push_back(run_case("kodalle-random", bundle, true, std::min(reps, 2), n, top, rows, /*int8=*/true));
       } catch (...) {
         if (!keep) fs::remove_all(dir);
         throw;

@@ -1,11 +1,15 @@
 // The machine's matrix-product speed, measured first by scripts/bench so every other figure can be read against
 // it: a square N x N x N matmul (N 2048; GFLOP/s = 2 N^3 / s, the machine line's figure) and a 4096 -> 4096 linear
 // layer at batch 16 (the shape of a transformer's weights at sampling time: bound by reading the weights), in fp32
-// and bf16. Quality: each product's relative error against fp64 on its first 64 rows.
+// and bf16. Quality: each product's relative error against fp64 on its first 64 rows. Then the products of a
+// transformer's decoding step on packed weights (nn/packed_linear.h): batch 16, 1024 -> 4096 (a feed-forward half),
+// weights as given in fp32 and bf16 and stored as int8, cycling through 16 layers' worth of weights so that they
+// come from memory as in sampling, not from the cache.
 #include <thread>
 
 #include "bench_common.h"
 #include "core/threads.h"
+#include "nn/packed_linear.h"
 #include "nn/threads.h"
 
 using namespace couture;
@@ -35,6 +39,34 @@ bench::Row run_case(const Shape& s, at::ScalarType dtype, int reps, int threads)
           .quality_label = "rel err vs fp64", .peak_mb = bench::peak_rss_mb()};
 }
 
+// PackedLinear over `layers` distinct weights, one call each in turn; GFLOP/s of the products.
+bench::Row run_packed(at::ScalarType dtype, bool int8, int reps, int threads) {
+  const int64_t m = 16, k = 1024, n = 4096, layers = 16;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(12);
+  auto a = at::randn({m, k}, gen);
+  std::vector<PackedLinear> packed;
+  at::Tensor first;
+  for (int64_t l = 0; l < layers; ++l) {
+    auto w = at::randn({n, k}, gen) / std::sqrt(double(k));
+    if (l == 0) first = w;
+    packed.emplace_back(w.to(dtype), at::Tensor(), PackedLinear::Epilogue::plain, at::kFloat,
+                        int8 ? PackedLinear::Weights::int8 : PackedLinear::Weights::as_given);
+  }
+  const auto x = a.to(dtype);
+  const bench::Timing t = bench::time_median(reps, [&] {
+    for (const auto& p : packed) p(x);
+  });
+  const auto ref = at::matmul(a.to(at::kDouble), first.to(at::kDouble).t());
+  const auto got = packed[0](x).to(at::kDouble);
+  const std::string name = int8 ? "int8" : dtype == at::kFloat ? "fp32" : "bf16";
+  const double flop = 2.0 * double(m * k * n * layers);
+  return {.bench = "nn_gemm", .case_name = "packed_1024x4096_b16_" + name,
+          .what = "packed linear 1024->4096, batch 16, 16 layers' weights, " + name, .median_s = t.wall / layers,
+          .reps = t.reps, .threads = threads, .throughput = flop / t.wall / 1e9, .throughput_unit = "GFLOP/s",
+          .quality = ((got - ref).norm() / ref.norm()).item<double>(), .quality_label = "rel err vs fp64",
+          .peak_mb = bench::peak_rss_mb()};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +90,12 @@ int main(int argc, char** argv) {
       bench::print_row(rows.back());
     }
   const double fp32 = rows[0].throughput, bf16 = rows[1].throughput;
+  for (auto [dtype, int8] : {std::pair{at::kFloat, false}, {at::kBFloat16, false}, {at::kBFloat16, true}}) {
+    if (!PackedLinear::available(dtype, int8 ? PackedLinear::Weights::int8 : PackedLinear::Weights::as_given))
+      continue;
+    rows.push_back(run_packed(dtype, int8, o.reps, threads()));
+    bench::print_row(rows.back());
+  }
   std::printf("machine: %d cores, %s, GEMM fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (threads %d)\n", core_count(),
               bench::cpu_model().c_str(), fp32, bf16, threads());
   bench::json machine = {{"cores", core_count()},

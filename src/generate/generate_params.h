@@ -43,6 +43,7 @@ struct LoadParams {
   bool bf16 = false;                // bf16 weights and matmuls for the transformer and decoder
   bool packed = true;               // the transformer's decoding step on packed weights (DalleImpl::pack_for_decoding);
                                     // false: the plain path (same designs in fp32, slower), for comparisons
+  bool int8 = false;  // with packed: the transformer's layer products on int8 weights (DalleImpl::pack_for_decoding)
 };
 
 struct GenerateParams {

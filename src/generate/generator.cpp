@@ -65,7 +65,8 @@ class BundleGenerator : public Generator {
         if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
     dalle_->eval();
-    if (params.packed) dalle_->pack_for_decoding(/*inference_only=*/true);
+    COUTURE_CHECK_INPUT(!params.int8 || params.packed, "int8 weights need the packed decoding step");
+    if (params.packed) dalle_->pack_for_decoding(/*inference_only=*/true, params.int8);
     defaults_ = manifest_.defaults.to_json();
   }
 
@@ -190,6 +191,7 @@ class BundleGenerator : public Generator {
             {"reranker", scorer_.has_value()},
             {"attribute_values", manifest_.json.value("attribute_values", nlohmann::ordered_json::object())},
             {"bf16", bf16_},
+            {"int8", dalle_->packed_int8()},
             {"defaults", defaults_},
             {"load_check_seconds", manifest_.check_seconds},
             {"parameters",

@@ -102,7 +102,11 @@ class DalleImpl : public torch::nn::Module {
   // training and full-sequence paths are unchanged. Call again after changing the weights.
   // inference_only: the plain copies of the feed-forward weights (two thirds of the transformer's) are released
   // and every feed-forward, the prompt's too, runs on the packed ones; forward() and loss() then refuse to run.
-  void pack_for_decoding(bool inference_only = false);
+  // int8: the layers' products (not the image logits) store int8 weights and quantise their inputs on the fly
+  // (nn/packed_linear.h; about 2x faster again on AVX-512 VNNI, at the quality measured in docs/dalle.md); where the
+  // CPU has no optimised int8 kernel, the weights stay in their dtype.
+  void pack_for_decoding(bool inference_only = false, bool int8 = false);
+  bool packed_int8() const;
   bool packed_for_decoding() const { return packed_ != nullptr; }
   at::ScalarType weight_dtype() const { return text_emb->weight.scalar_type(); }
   int64_t parameter_count() const;

@@ -55,25 +55,29 @@ struct DallePackedWeights {
   at::Tensor ones;  // [C]: the residual epilogue's scale where no LayerScale applies
 };
 
-void DalleImpl::pack_for_decoding(bool inference_only) {
+void DalleImpl::pack_for_decoding(bool inference_only, bool int8) {
   torch::NoGradGuard no_grad;
   COUTURE_CHECK(!inference_only_, "dalle: already packed for inference only");
   packed_.reset();
   const auto dtype = weight_dtype();
   if (!PackedLinear::available(dtype)) return;
   using E = PackedLinear::Epilogue;
+  const auto stored = int8 && PackedLinear::available(dtype, PackedLinear::Weights::int8)
+                          ? PackedLinear::Weights::int8
+                          : PackedLinear::Weights::as_given;
   auto packed = std::make_shared<DallePackedWeights>();
   for (auto& b : blocks_) {
     DallePackedWeights::Layer l;
     auto& attention = *b.attn;
     const auto to_out = attention.to_out->ptr<torch::nn::LinearImpl>(0);
-    l.qkv = PackedLinear(attention.to_qkv->weight, {}, E::plain, dtype);
-    l.out = PackedLinear(to_out->weight, to_out->bias, E::residual, at::kFloat);
+    l.qkv = PackedLinear(attention.to_qkv->weight, {}, E::plain, dtype, stored);
+    l.out = PackedLinear(to_out->weight, to_out->bias, E::residual, at::kFloat, stored);
     const int64_t inner = b.ff_in->weight.size(0) / 2;  // GEGLU: value rows, then gate rows
-    l.value = PackedLinear(b.ff_in->weight.narrow(0, 0, inner), b.ff_in->bias.narrow(0, 0, inner), E::times, dtype);
-    l.gate = PackedLinear(b.ff_in->weight.narrow(0, inner, inner), b.ff_in->bias.narrow(0, inner, inner), E::gelu,
-                          at::kFloat);
-    l.ff_out = PackedLinear(b.ff_out->weight, b.ff_out->bias, E::residual, at::kFloat);
+    const auto& w = b.ff_in->weight;
+    const auto& bias = b.ff_in->bias;
+    l.value = PackedLinear(w.narrow(0, 0, inner), bias.narrow(0, 0, inner), E::times, dtype, stored);
+    l.gate = PackedLinear(w.narrow(0, inner, inner), bias.narrow(0, inner, inner), E::gelu, at::kFloat, stored);
+    l.ff_out = PackedLinear(b.ff_out->weight, b.ff_out->bias, E::residual, at::kFloat, stored);
     l.attn_scale = b.attn_branch.scale.detach().to(at::kFloat).contiguous().view({-1});
     l.ff_scale = b.ff_branch.scale.detach().to(at::kFloat).contiguous().view({-1});
     packed->layers.push_back(std::move(l));
@@ -90,6 +94,8 @@ void DalleImpl::pack_for_decoding(bool inference_only) {
     inference_only_ = true;
   }
 }
+
+bool DalleImpl::packed_int8() const { return packed_ && !packed_->layers.empty() && packed_->layers[0].qkv.int8(); }
 
 // The feed-forward of any number of positions on the packed weights (the prompt's pass of an inference-only model):
 // x [.., C] fp32 normed; returns [.., C] fp32 before LayerScale, as feed_forward.
