@@ -5,7 +5,6 @@
 // linear interpolation over all 256 steps (marked "extrapolated").
 #include <ATen/autocast_mode.h>
 #include <CLI/CLI.hpp>
-#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <fstream>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench_common.h"
+#include "bench_profile.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "io/safetensors.h"
@@ -127,12 +127,9 @@ json run_sampling(const Options& o, at::ScalarType dtype, bool cache, int64_t ca
   return out;
 }
 
-// Where one KV-cached bf16 sampling run spends its time, by operator: LibTorch's legacy profiler records every
-// operator's start and end on this thread; an operator's self time is its time less its children's (aten::linear
-// holds aten::addmm), so the self times add up to the run. Matrix products are split by their shapes, which say
-// which layer they are. Written as a markdown table to `path`.
+// Where one KV-cached bf16 sampling run spends its time, by operator (bench_profile.h), written as a markdown
+// table to `path`.
 void profile_sampling(const Options& o) {
-  namespace prof = torch::autograd::profiler;
   Dalle model = make_model(o, at::kBFloat16);
   if (o.packed) model->pack_for_decoding();
   auto caption = random_caption(model->config(), 1);
@@ -141,83 +138,15 @@ void profile_sampling(const Options& o) {
   params.seed = 42;
   params.use_cache = true;
   sample_codes(model, caption, params);  // warm-up
-  prof::thread_event_lists lists;
-  const double start = bench::now();
-  {
-    prof::TLSLegacyProfilerGuard guard(
-        torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true),
-        [&](const prof::thread_event_lists& events) { lists = events; });
-    sample_codes(model, caption, params);
-  }
-  const double wall = bench::now() - start;
-  struct Total {
-    double self_us = 0;
-    int64_t calls = 0;
-  };
-  std::map<std::string, Total> totals;
-  for (const auto& events : lists) {
-    struct Open {
-      const prof::LegacyEvent* event;
-      std::string key;
-      double children_us = 0;
-    };
-    std::vector<Open> stack;
-    for (const auto& e : events) {
-      if (e.kindStr() == "push") {
-        std::string key = e.name();
-        const bool product = key == "aten::mm" || key == "aten::addmm" || key == "aten::bmm" || key == "aten::baddbmm";
-        if (product) {  // the shapes name the layer: [B,in] x [in,out]
-          key += " ";
-          for (const auto& shape : e.shapes()) {
-            if (shape.empty()) continue;
-            key += "[";
-            for (size_t i = 0; i < shape.size(); ++i) {
-              if (i) key += ',';
-              key += std::to_string(shape[i]);
-            }
-            key += "]";
-          }
-        }
-        stack.push_back({&e, key});
-      } else if (e.kindStr() == "pop" && !stack.empty()) {
-        Open top = stack.back();
-        stack.pop_back();
-        const double us = top.event->cpuElapsedUs(e);
-        totals[top.key].self_us += us - top.children_us;
-        totals[top.key].calls += 1;
-        if (!stack.empty()) stack.back().children_us += us;
-      }
-    }
-  }
-  std::vector<std::pair<std::string, Total>> rows(totals.begin(), totals.end());
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
-  double profiled = 0;
-  for (const auto& [name, t] : rows) profiled += t.self_us;
-  std::ostringstream md;
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "Preset %s, %lld candidates x %lld codes, bf16 weights%s, KV cache, %d threads: %.2f s under the "
-                "profiler (operators' self time %.2f s).\n\n"
-                "| operator (matrix products by input shapes) | calls | self s | share |\n|---|---:|---:|---:|\n",
+  char heading[300];
+  std::snprintf(heading, sizeof heading,
+                "Preset %s, %lld candidates x %lld codes, bf16 weights%s, KV cache, %d threads: %%.2f s under the "
+                "profiler (operators' self time %%.2f s).",
                 o.preset.c_str(), (long long)o.candidates, (long long)model->config().image_seq_len(),
-                o.packed ? " (packed)" : "", threads(), wall, profiled / 1e6);
-  md << line;
-  double rest = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const auto& [name, t] = rows[i];
-    if (i >= 25) {
-      rest += t.self_us;
-      continue;
-    }
-    std::snprintf(line, sizeof line, "| `%s` | %lld | %.3f | %.1f%% |\n", name.c_str(), (long long)t.calls,
-                  t.self_us / 1e6, 100.0 * t.self_us / profiled);
-    md << line;
-  }
-  std::snprintf(line, sizeof line, "| (%zu other operators) | | %.3f | %.1f%% |\n", rows.size() > 25 ? rows.size() - 25 : 0,
-                rest / 1e6, 100.0 * rest / profiled);
-  md << line;
-  std::printf("%s", md.str().c_str());
-  std::ofstream(o.profile_path) << md.str();
+                o.packed ? " (packed)" : "", threads());
+  const std::string md = bench::profile_operators([&] { sample_codes(model, caption, params); }, heading);
+  std::printf("%s", md.c_str());
+  std::ofstream(o.profile_path) << md;
 }
 
 json run_training(const Options& o, bool autocast) {

@@ -5,6 +5,7 @@
 // calls as in a trained model rather than all equidistant.
 // Usage: models_vqgan_bench [--json FILE] [--reps N] [--threads N] [--presets kodalle,fmnist] [--quick (fmnist)]
 #include <cstdlib>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "bench_common.h"
+#include "bench_profile.h"
 #include "core/threads.h"
 #include "models/vqgan.h"
 #include "nn/threads.h"
@@ -92,6 +94,29 @@ std::vector<Case> run_preset(const std::string& preset, int reps) {
   return cases;
 }
 
+// Where one bf16 decode of `batch` random codes spends its time at `preset`, by operator (bench_profile.h), as the
+// generator runs it (bf16 NCHW decoder): a markdown table, printed and written to `path`.
+void profile_decode(const std::string& preset, int64_t batch, const std::string& path) {
+  const VQGanConfig config = VQGanConfig::preset(preset);
+  torch::manual_seed(7);
+  VQModel model(config);
+  model->eval();
+  model->post_quant_conv->to(at::kBFloat16);
+  model->decoder->to(at::kBFloat16);
+  torch::NoGradGuard no_grad;
+  const int64_t side = config.resolution / (int64_t(1) << (config.ch_mult.size() - 1));
+  auto codes = torch::randint(config.n_embed, {batch, side * side}, torch::kLong);
+  model->decode_codes(codes);  // warm-up
+  char heading[200];
+  std::snprintf(heading, sizeof heading,
+                "Preset %s, decode of %lld images, bf16 NCHW, %d threads: %%.2f s under the profiler (operators' self "
+                "time %%.2f s).",
+                preset.c_str(), (long long)batch, threads());
+  const std::string md = bench::profile_operators([&] { model->decode_codes(codes); }, heading, 30);
+  std::printf("%s", md.c_str());
+  std::ofstream(path) << md;
+}
+
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -126,10 +151,20 @@ int main(int argc, char** argv) {
   std::string presets = "fmnist,kodalle";
   bench::add_common_options(app, o, "The fmnist preset only");
   app.add_option("--presets", presets, "Comma-separated presets");
+  std::string profile_path;
+  int64_t profile_batch = 4;
+  app.add_option("--profile", profile_path,
+                 "Instead of the cases: profile one bf16 decode of the first preset by operator, a markdown table "
+                 "here");
+  app.add_option("--profile-batch", profile_batch, "Images in the profiled decode")->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   if (o.quick) presets = "fmnist";
   const int reps = o.reps;
   init_torch_threads(o.threads);
+  if (!profile_path.empty()) {
+    profile_decode(split(presets).at(0), profile_batch, profile_path);
+    return 0;
+  }
   std::cout << "VQGAN encode/decode, " << threads() << " threads of " << core_count() << " cores, median of " << reps
             << " repetitions (after a warm-up); cpu s/image = process CPU time / threads (the wall time on idle "
                "cores); deviation against fp32 nchw\n";
