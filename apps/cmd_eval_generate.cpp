@@ -22,6 +22,7 @@ struct Options {
   fs::path dataset;
   couture::GenerateEvalOptions eval;
   bool bf16 = false, int8 = false, save_candidates = false;
+  std::string decoder = "auto";
   CLI::App* cmd = nullptr;
 };
 
@@ -37,7 +38,8 @@ void run(Options& o) {
   }
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
   auto train = couture::Dataset::open(o.dataset, "train"), test = couture::Dataset::open(o.dataset, "test");
-  auto generator = couture::load_generator({.model_dir = model, .bf16 = o.bf16, .int8 = o.int8});
+  auto generator = couture::load_generator(
+      {.model_dir = model, .bf16 = o.bf16, .int8 = o.int8, .decoder = o.decoder});
   const fs::path judge_path = o.judge.empty() ? fs::path(model) / "judge.safetensors" : fs::path(o.judge);
   COUTURE_CHECK_INPUT(fs::exists(judge_path), "judge '", judge_path.string(),
                       "' not found: pass --judge (a `couture train judge` run) or put judge.safetensors in the bundle");
@@ -55,6 +57,7 @@ void run(Options& o) {
   j["settings"] = o.eval.sampling.settings_json();
   j["bf16"] = o.bf16;
   j["int8"] = o.int8;
+  j["decoder"] = generator->describe().value("decoder", "");
   const std::string md = result.markdown();
   couture::write_file_atomic(fs::path(o.out) / "result.json", j.dump(2) + "\n");
   couture::write_file_atomic(fs::path(o.out) / "result.md", md);
@@ -86,8 +89,6 @@ COUTURE_COMMAND("eval generate",
   cmd.add_flag("--save-candidates", o.save_candidates,
                "Also write every candidate, its score and the judge's reading to OUT/candidates.safetensors "
                "(for `couture eval rerank`)");
-  cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer and decoder");
-  cmd.add_flag("--int8", o.int8,
-               "int8 weights for the transformer's layer products (fastest on AVX-512 VNNI; docs/dalle.md)");
+  couture::app::add_load_options(cmd, o.bf16, o.int8, o.decoder);
   cmd.callback([] { run(o); });
 }

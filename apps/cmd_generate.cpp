@@ -28,6 +28,7 @@ struct GenerateOptions {
   couture::GenerateParams params;
   int init_codes_kept = 0;
   bool bf16 = false, int8 = false, overwrite = false;
+  std::string decoder = "auto";
   CLI::App* cmd = nullptr;
 };
 
@@ -124,7 +125,8 @@ void run(GenerateOptions& o) {
 
   auto t0 = std::chrono::steady_clock::now();
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
-  auto generator = couture::load_generator({.model_dir = model, .bf16 = o.bf16, .int8 = o.int8});
+  auto generator = couture::load_generator(
+      {.model_dir = model, .bf16 = o.bf16, .int8 = o.int8, .decoder = o.decoder});
   const nlohmann::json description = generator->describe();
   const std::string model_name = description.value("name", model);
   char loaded[160];
@@ -192,8 +194,6 @@ COUTURE_COMMAND("generate", "Candidate designs for a Korean description: sample 
   cmd.add_option("--model", o.model, "Model bundle folder (default: $COUTURE_MODEL, else models/default)");
   cmd.add_option("--out", o.out, "Output folder, new or empty (default: a fresh out/generate/NNNNN)");
   cmd.add_flag("--overwrite", o.overwrite, "Replace an earlier run's files in --out");
-  cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer");
-  cmd.add_flag("--int8", o.int8,
-               "int8 weights for the transformer's layer products (fastest on AVX-512 VNNI; docs/dalle.md)");
+  couture::app::add_load_options(cmd, o.bf16, o.int8, o.decoder);
   cmd.callback([] { run(o); });
 }

@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string data;  // "": the default data folder
   bool no_gallery = false;
   bool bf16 = false, int8 = false;
+  std::string decoder = "auto";
 };
 
 // Signals only write a byte here; a thread reads it and stops the server (stop() is not async-signal-safe).
@@ -63,7 +64,8 @@ void serve(const ServeOptions& o) {
                       "--insecure to serve them without one");
 
   const std::string model = o.model.empty() ? couture::app::default_model_dir() : o.model;
-  auto generator = couture::load_generator({.model_dir = model, .bf16 = o.bf16, .int8 = o.int8});
+  auto generator = couture::load_generator(
+      {.model_dir = model, .bf16 = o.bf16, .int8 = o.int8, .decoder = o.decoder});
   std::string model_name = generator->describe().value("name", model);
   couture::StudioServer server(std::move(generator), options);
   server.bind();
@@ -132,9 +134,7 @@ COUTURE_COMMAND("serve", "The web studio and JSON API on one loaded model (this 
                  "~/.local/share/couture)");
   cmd.add_flag("--no-gallery", o.no_gallery, "Keep no gallery: finished jobs last only as long as --keep-minutes");
   cmd.add_flag("--insecure", o.insecure, "Serve a --host beyond this machine without an API key");
-  cmd.add_flag("--bf16", o.bf16, "bf16 weights and matmuls for the transformer, decoder and reranker");
-  cmd.add_flag("--int8", o.int8,
-               "int8 weights for the transformer's layer products (fastest on AVX-512 VNNI; docs/dalle.md)");
+  couture::app::add_load_options(cmd, o.bf16, o.int8, o.decoder);
   cmd.callback([] {
     serve(o);
   });

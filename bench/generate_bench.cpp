@@ -45,6 +45,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
   auto generator = load_generator({.model_dir = bundle, .bf16 = bf16, .int8 = int8});
   // int8 only where the CPU has an optimised kernel (the generator falls back to the weights' dtype otherwise).
   const bool int8_ran = generator->describe().value("int8", false);
+  const std::string decoder = generator->describe().value("decoder", "");
   const std::string weights = std::string(bf16 ? "bf16" : "fp32") + (int8_ran ? "_int8" : "");
   const double load_seconds = bench::now() - t_load;
   GenerateParams p;
@@ -78,6 +79,7 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
   json out = {{"case", name},
               {"bundle", bundle.string()},
               {"weights", weights},
+              {"decoder", decoder},
               {"candidates", n},
               {"top", top},
               {"settings", p.settings_json()},
@@ -89,13 +91,15 @@ json run_case(const std::string& name, const fs::path& bundle, bool bf16, int re
               {"rerank_gain", bench::median(gain)}};
   rows.push_back({.bench = "generate", .case_name = name + "_" + weights,
                   .what = name + " bundle, " + std::to_string(n) + " -> " + std::to_string(top) + " end to end" +
-                          (p.cond_scale != 1.0 ? ", guidance " + json(p.cond_scale).dump() : ""),
+                          (p.cond_scale != 1.0 ? ", guidance " + json(p.cond_scale).dump() : "") + ", decoder " +
+                          decoder,
                   .median_s = bench::median(wall), .reps = reps, .threads = threads(),
                   .throughput = double(n) / bench::median(wall), .throughput_unit = "candidates/s",
                   .quality = bench::median(gain), .quality_label = "rerank gain (score)",
                   .peak_mb = bench::peak_rss_mb()});
   std::printf("| %s | %s | %d -> %d | %.2f s | %s | %.1f s | %.3f (+%.3f over all %d) |\n", name.c_str(),
-              weights.c_str(), n, top, bench::median(wall), stage_medians.dump().c_str(), load_seconds,
+              (weights + ", decoder " + decoder).c_str(), n, top, bench::median(wall), stage_medians.dump().c_str(),
+              load_seconds,
               bench::median(top_mean), bench::median(gain), n);
   std::fflush(stdout);
   return out;

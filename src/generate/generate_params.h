@@ -44,6 +44,10 @@ struct LoadParams {
   bool packed = true;               // the transformer's decoding step on packed weights (DalleImpl::pack_for_decoding);
                                     // false: the plain path (same designs in fp32, slower), for comparisons
   bool int8 = false;  // with packed: the transformer's layer products on int8 weights (DalleImpl::pack_for_decoding)
+  // With bf16: the VQGAN decoder's precision. "auto": bf16 (NCHW) where a convolution of the decoder's widest level
+  // runs faster in bf16 than in fp32 channels-last on this CPU, measured once at load; "bf16" or "fp32" to choose.
+  // Without bf16 the decoder is fp32 channels-last. describe()'s "decoder" says which ran.
+  std::string decoder = "auto";
 };
 
 struct GenerateParams {

@@ -1,6 +1,8 @@
 // The bundle's Generator: caption -> N candidates sampled in one KV-cached batch -> decoded in batches -> reranked.
 #include "generate/generator.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -20,17 +22,43 @@
 namespace couture {
 namespace {
 
-// Images decoded at once: 16 at 64 px, 4 at 256 px. The decoder's activations grow with batch x pixels while an
-// image costs no more in a small batch: the random kodalle bundle's 16 -> 4 in bf16 peaked at 3.50 GB and decoded
-// in 42.4 s in batches of 16, at 2.54 GB and in 32.7 s in batches of 4 (2.53 GB and 33.2 s in batches of 2: the
-// rest of the peak is the models and the sampling; generate_bench, 2026-12-07).
+// Images decoded at once: 16 at 64 px, 4 at 256 px in bf16 (2 in fp32, whose activations take twice the bytes).
+// The decoder's activations grow with batch x pixels while an image costs no more in a small batch: the random
+// kodalle bundle's 16 -> 4 in bf16 peaked at 3.50 GB and decoded in 42.4 s in batches of 16, at 2.54 GB and in
+// 32.7 s in batches of 4 (2.53 GB and 33.2 s in batches of 2: the rest of the peak is the models and the sampling;
+// generate_bench, 2026-12-07); with the fp32 decoder in batches of 4 it peaked at 2.85 GB.
 constexpr int64_t kDecodePixels = 4 * 256 * 256;
-int64_t decode_batch(int64_t resolution) {
-  return std::clamp<int64_t>(kDecodePixels / std::max<int64_t>(1, resolution * resolution), 1, 16);
+int64_t decode_batch(int64_t resolution, bool bf16) {
+  const int64_t pixels = bf16 ? kDecodePixels : kDecodePixels / 2;
+  return std::clamp<int64_t>(pixels / std::max<int64_t>(1, resolution * resolution), 1, 16);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Whether a 3x3 convolution of the decoder's widest level (`channels` in and out, at most 128 x 128 pixels) runs
+// faster in bf16 NCHW than in fp32 channels-last here: the median of 3 runs each after a warm-up, about 0.3 s at
+// the kodalle preset. Which wins depends on the CPU: bf16 by 1.6x on an AMD EPYC with AVX-512 bf16, fp32 by 1.5x on
+// an Intel Xeon VM with the same flags (models_vqgan_bench; docs/vqgan.md).
+bool bf16_convolution_is_faster(int64_t channels, int64_t side) {
+  torch::NoGradGuard no_grad;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
+  const auto x = at::randn({1, channels, side, side}, generator);
+  const auto w = at::randn({channels, channels, 3, 3}, generator) * 0.05;
+  auto time = [](const at::Tensor& input, const at::Tensor& weight) {
+    std::vector<double> runs;
+    for (int r = 0; r < 4; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      at::conv2d(input, weight, {}, 1, 1);
+      if (r > 0) runs.push_back(seconds_since(t0));
+    }
+    std::sort(runs.begin(), runs.end());
+    return runs[runs.size() / 2];
+  };
+  const double fp32 = time(x.contiguous(at::MemoryFormat::ChannelsLast), w.contiguous(at::MemoryFormat::ChannelsLast));
+  const double bf16 = time(x.to(at::kBFloat16), w.to(at::kBFloat16));
+  return bf16 < fp32;
 }
 
 at::Tensor ids_tensor(const std::vector<int32_t>& ids) {
@@ -50,9 +78,16 @@ class BundleGenerator : public Generator {
                       ClipScorerOptions{params.bf16});
     check_consistency();
     vqgan_->eval();
-    // With bf16, the decoder runs in bf16 too (about 2x faster at 256 px: 0.87 against 1.69 s an image in
-    // models_vqgan_bench); the encoder stays F32, so that variations pick the same codes as without it.
-    if (bf16_) {
+    // With bf16, the decoder runs in bf16 too where that is faster (about 2x at 256 px on the AMD EPYC: 0.87
+    // against 1.69 s an image in models_vqgan_bench; slower on the Intel Xeon VM, see bf16_convolution_is_faster);
+    // the encoder stays F32, so that variations pick the same codes as without it.
+    COUTURE_CHECK_INPUT(params.decoder == "auto" || params.decoder == "bf16" || params.decoder == "fp32",
+                        "decoder precision must be auto, bf16 or fp32, got '", params.decoder, "'");
+    const auto& vc = vqgan_->config();
+    const int64_t widest = vc.ch * vc.ch_mult.front(), side = std::min<int64_t>(vc.resolution, 128);
+    decoder_bf16_ = bf16_ && (params.decoder == "auto" ? bf16_convolution_is_faster(widest, side)
+                                                       : params.decoder == "bf16");
+    if (decoder_bf16_) {
       vqgan_->post_quant_conv->to(at::kBFloat16);
       vqgan_->decoder->to(at::kBFloat16);
     } else {
@@ -118,7 +153,7 @@ class BundleGenerator : public Generator {
     t0 = std::chrono::steady_clock::now();
     const at::Tensor codes = sampled.codes;
     std::vector<at::Tensor> decoded;
-    const int64_t batch = decode_batch(vqgan_->config().resolution);
+    const int64_t batch = decode_batch(vqgan_->config().resolution, decoder_bf16_);
     for (int64_t start = 0; start < params.n; start += batch) {
       const int64_t end = std::min<int64_t>(params.n, start + batch);
       decoded.push_back(vqgan_->decode_codes(codes.slice(0, start, end)).to(at::kFloat).clamp(-1, 1));
@@ -191,6 +226,7 @@ class BundleGenerator : public Generator {
             {"reranker", scorer_.has_value()},
             {"attribute_values", manifest_.json.value("attribute_values", nlohmann::ordered_json::object())},
             {"bf16", bf16_},
+            {"decoder", decoder_bf16_ ? "bf16" : "fp32"},
             {"int8", dalle_->packed_int8()},
             {"defaults", defaults_},
             {"load_check_seconds", manifest_.check_seconds},
@@ -231,6 +267,7 @@ class BundleGenerator : public Generator {
   Dalle dalle_;
   std::optional<ClipScorer> scorer_;
   bool bf16_;
+  bool decoder_bf16_ = false;  // the VQGAN decoder in bf16 NCHW (else fp32 channels-last)
   nlohmann::json defaults_;
 };
 
