@@ -81,8 +81,6 @@ class BundleGenerator : public Generator {
     // With bf16, the decoder runs in bf16 too where that is faster (about 2x at 256 px on the AMD EPYC: 0.87
     // against 1.69 s an image in models_vqgan_bench; slower on the Intel Xeon VM, see bf16_convolution_is_faster);
     // the encoder stays F32, so that variations pick the same codes as without it.
-    COUTURE_CHECK_INPUT(params.decoder == "auto" || params.decoder == "bf16" || params.decoder == "fp32",
-                        "decoder precision must be auto, bf16 or fp32, got '", params.decoder, "'");
     const auto& vc = vqgan_->config();
     const int64_t widest = vc.ch * vc.ch_mult.front(), side = std::min<int64_t>(vc.resolution, 128);
     decoder_bf16_ = bf16_ && (params.decoder == "auto" ? bf16_convolution_is_faster(widest, side)
@@ -100,7 +98,6 @@ class BundleGenerator : public Generator {
         if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
     dalle_->eval();
-    COUTURE_CHECK_INPUT(!params.int8 || params.packed, "int8 weights need the packed decoding step");
     if (params.packed) dalle_->pack_for_decoding(/*inference_only=*/true, params.int8);
     defaults_ = manifest_.defaults.to_json();
   }
@@ -282,6 +279,10 @@ Image Generator::decode_image(const std::vector<int64_t>&) {
 }
 
 std::unique_ptr<Generator> load_generator(const LoadParams& params) {
+  // Refused before the bundle's files are read.
+  COUTURE_CHECK_INPUT(params.decoder == "auto" || params.decoder == "bf16" || params.decoder == "fp32",
+                      "decoder precision must be auto, bf16 or fp32, got '", params.decoder, "'");
+  COUTURE_CHECK_INPUT(!params.int8 || params.packed, "int8 weights need the packed decoding step");
   return std::make_unique<BundleGenerator>(params);
 }
 
